@@ -1,0 +1,25 @@
+/**
+ * agent-warden: a security framework and runtime for AI agents.
+ *
+ * The main entry holds what in-process users need: `createWarden`, sessions, the config loader and the
+ * shared types. Node-only or heavy parts (PostgreSQL, the MCP gateway, OpenTelemetry, the digital twin)
+ * are subpath exports.
+ */
+export { createWarden, Warden, type WardenOptions } from './warden.js';
+export { Session, describeDecision, type WrappableTool, type WrappedOutcome, type WrapOptions } from './session.js';
+export { loadConfigFile, parseConfig, validateConfig, formatConfigError, type LoadedConfig } from './config/load.js';
+export { wardenJsonSchema } from './config/json-schema.js';
+export { Policy } from './config/policy.js';
+export type { WardenConfig, WardenConfigInput, AgentConfig, ToolConfig, SourceConfig, Phase, ToolClass } from './config/schema.js';
+export type * from './core/types.js';
+export { WardenError, ConfigError, StoreError, type WardenErrorCode } from './core/errors.js';
+export { canonicalJson, digest } from './core/canonical.js';
+export { reason, deny, needApproval, halt, type StageOutcome } from './core/decision.js';
+export { STAGE_ORDER, type Stage, type StageContext } from './pipeline/stage.js';
+export type { Extension, Runtime, Clock, ApprovalBroker } from './pipeline/runtime.js';
+export { SessionState } from './pipeline/session-state.js';
+export { Redactor, REDACTED } from './observe/redact.js';
+export type { KillSwitch, KillScope } from './observe/kill-switch.js';
+export type { Store, LedgerEntry, LedgerRecord, LedgerQuery, StoredDoc } from './store/store.js';
+export { openStore } from './store/open-store.js';
+export { verifyLedger, verifyStoreLedger } from './store/verify-chain.js';
