@@ -20,6 +20,10 @@ export type { Extension, Runtime, Clock, ApprovalBroker } from './pipeline/runti
 export { SessionState } from './pipeline/session-state.js';
 export { Redactor, REDACTED } from './observe/redact.js';
 export type { KillSwitch, KillScope } from './observe/kill-switch.js';
+export { signMessage, generateAgentKeyPair, publicKeyFingerprint, type MessageEnvelope, type AgentKeyPair } from './observe/messages/index.js';
+export { OBSERVE_SERVICE, type ObserveService } from './observe/service.js';
+export type { Alert, AlertInput, Severity } from './observe/alerts/alert.js';
 export type { Store, LedgerEntry, LedgerRecord, LedgerQuery, StoredDoc } from './store/store.js';
 export { openStore } from './store/open-store.js';
 export { verifyLedger, verifyStoreLedger } from './store/verify-chain.js';
+export type { TrustService, ValueProvenance, ArgumentReport, TaintReport } from './trust/service.js';

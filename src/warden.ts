@@ -7,7 +7,7 @@ import { reason } from './core/decision.js';
 import { WardenError } from './core/errors.js';
 import type { Actor, Decision, Reason, WardenEvent } from './core/types.js';
 import { registryStage } from './identity/registry-stage.js';
-import { internPhaseStage } from './maturity/phase-stage.js';
+import { phaseStage } from './maturity/phase-stage.js';
 import { KillSwitches, type KillScope, type KillSwitch } from './observe/kill-switch.js';
 import { killSwitchStage } from './observe/kill-switch-stage.js';
 import { Ledger } from './observe/ledger.js';
@@ -89,7 +89,7 @@ export class Warden {
     } else {
       throw new WardenError('CONFIG_INVALID', 'createWarden needs `config` or `configPath`');
     }
-    const policy = new Policy(config);
+    const policy = new Policy(config, baseDir);
     const onError = options.onError ?? ((error: unknown, where: string) => {
       process.emitWarning(`warden: ${where}: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -143,7 +143,7 @@ export class Warden {
           }),
       };
       const extensions = options.extensions ?? (await defaultExtensions());
-      const stages: Stage[] = [killSwitchStage(killSwitches), registryStage(), internPhaseStage(), ...(options.stages ?? [])];
+      const stages: Stage[] = [killSwitchStage(killSwitches), registryStage(), phaseStage(), ...(options.stages ?? [])];
       for (const ext of extensions) stages.push(...(await ext.setup(runtime)));
       const pipeline = new Pipeline(stages, { stageTimeoutMs: config.pipeline.stageTimeoutMs });
       // The session map is shared with the runtime so extensions can reach open sessions.

@@ -67,6 +67,8 @@ describe('Warden decisions', () => {
   it('makes an allowed write durable before returning, and batches reads', async () => {
     const { warden, store } = await make();
     const s = warden.session({ agent: 'senior-bot' });
+    // The user names the file: the verification gate (trust module) requires the path to trace to them.
+    await s.ingest({ source: 'user', text: 'please write the file x' });
     const read = await s.authorize({ tool: 'read_file', args: {} });
     const write = await s.authorize({ tool: 'write_file', args: { path: 'x' } });
     expect(write.verdict).toBe('allow');
@@ -81,6 +83,7 @@ describe('Warden decisions', () => {
     const store = flakyStore(inner);
     const { warden } = await make(undefined, { store, onError: () => undefined });
     const s = warden.session({ agent: 'senior-bot' });
+    await s.ingest({ source: 'user', text: 'please write the file x' });
     store.failing = true;
     const d = await s.authorize({ tool: 'write_file', args: { path: 'x' } });
     expect(d.verdict).toBe('deny');
@@ -122,6 +125,7 @@ describe('Warden decisions', () => {
 
   it('fails closed when a stage throws, and an approve with no approval service is denied', async () => {
     const { warden } = await make(undefined, {
+      extensions: [],
       stages: [
         {
           name: 'explodes',

@@ -13,12 +13,15 @@ const BUILTIN_SOURCES: readonly SourceConfig[] = [
  */
 export class Policy {
   readonly config: WardenConfig;
+  /** Directory relative paths in the config (Cedar files, ...) resolve against. */
+  readonly baseDir: string;
   private readonly agents = new Map<string, AgentConfig>();
   private readonly tools = new Map<string, ToolConfig>();
   private readonly sources = new Map<string, SourceConfig>();
 
-  constructor(config: WardenConfig) {
+  constructor(config: WardenConfig, baseDir: string = process.cwd()) {
     this.config = config;
+    this.baseDir = baseDir;
     for (const a of config.agents) this.agents.set(a.id, a);
     for (const t of config.tools) {
       this.tools.set(t.server ? `${t.server}/${t.name}` : t.name, t);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { approvalsSectionSchema, grantSchema } from './sections/actions.js';
+import { actionsSectionSchema, approvalsSectionSchema, grantSchema } from './sections/actions.js';
 import { gatewaySectionSchema } from './sections/gateway.js';
 import { maturitySectionSchema } from './sections/maturity.js';
 import { observeSectionSchema } from './sections/observe.js';
@@ -120,6 +120,7 @@ export const wardenConfigSchema = z.strictObject({
   ledger: ledgerSchema,
   pipeline: pipelineSchema,
   trust: trustSectionSchema.optional(),
+  actions: actionsSectionSchema.optional(),
   approvals: approvalsSectionSchema.optional(),
   maturity: maturitySectionSchema.optional(),
   observe: observeSectionSchema.optional(),

@@ -1,29 +1,48 @@
-import { deny, reason } from '../core/decision.js';
-import { STAGE_ORDER, type Stage } from '../pipeline/stage.js';
+import type { Phase } from '../config/schema.js';
+import type { Policy } from '../config/policy.js';
+import { STAGE_ORDER, type Stage, type StageContext } from '../pipeline/stage.js';
+import { PhaseGate } from './gate.js';
 
 /**
- * Maturity phase as a run-time mode. An Intern is read-only: `write` and `irreversible` tools are
- * denied whatever else the policy says. (Junior, Senior and Principal gates live in the actions module.)
+ * Maturity phase as a run-time mode (Intern, Junior, Senior, Principal; see `gate.ts`).
+ *
+ * The effective phase comes from the `maturity` service (store overrides config, cached in memory and kept
+ * fresh by pub/sub), so a decision never waits on the store. Without that service (a Warden created with
+ * no extensions) the config's phase applies and the gate compiles its own rules, so the phase gate never
+ * silently disappears.
  */
-export function internPhaseStage(): Stage {
+
+/** What the stage reads from the `maturity` service. */
+export interface PhaseSource {
+  phaseOf(agentId: string): Phase;
+  readonly gate: PhaseGate;
+}
+
+/** The phase stage (registered by the core in `warden.ts`). */
+export function phaseStage(): Stage {
+  let local: { policy: Policy; gate: PhaseGate } | undefined;
+  const resolve = (ctx: StageContext): { phase: Phase; gate: PhaseGate } | undefined => {
+    const agent = ctx.agent;
+    if (!agent) return undefined;
+    const svc = ctx.runtime.service<PhaseSource>('maturity');
+    if (svc) return { phase: svc.phaseOf(agent.id), gate: svc.gate };
+    if (local?.policy !== ctx.policy) local = { policy: ctx.policy, gate: new PhaseGate(ctx.policy) };
+    return { phase: agent.phase, gate: local.gate };
+  };
   return {
-    name: 'phase-intern',
+    name: 'phase',
     order: STAGE_ORDER.phase,
     kinds: ['tool.call', 'memory.write'],
     evaluate(ctx) {
-      const agent = ctx.agent;
-      if (!agent || agent.phase !== 'intern') return undefined;
-      if (ctx.event.kind === 'tool.call' && ctx.tool && ctx.tool.class !== 'read') {
-        return deny(
-          reason('phase', 3, 'ASI03', `${agent.id} is an Intern (read-only); ${ctx.tool.name} is a ${ctx.tool.class} tool`, {
-            phase: agent.phase,
-            tool: ctx.tool.name,
-            class: ctx.tool.class,
-          }),
-          { who: [agent.owner], missing: 'promotion to Junior (warden phase promote) with evidence and a sign-off' },
-        );
-      }
-      return undefined;
+      const r = resolve(ctx);
+      return r ? r.gate.evaluate(ctx, r.phase) : undefined;
+    },
+    observe(ctx, decision) {
+      const r = resolve(ctx);
+      if (r) r.gate.observe(ctx, decision, r.phase);
     },
   };
 }
+
+/** @deprecated Kept for callers of the foundation's name: the full phase stage. */
+export const internPhaseStage = phaseStage;

@@ -7,6 +7,11 @@ import type { Extension } from './runtime.js';
 export async function defaultExtensions(): Promise<Extension[]> {
   const loaded = await Promise.all([
     // Each entry is `import('../<module>/extension.js')` exporting `extension(): Extension`.
+    import('../observe/extension.js'),
+    import('../trust/extension.js'),
+    import('../gateway/extension.js'),
+    import('../actions/extension.js'),
+    import('../maturity/extension.js'),
   ] as Promise<{ extension: () => Extension }>[]);
   return loaded.map((m) => m.extension());
 }

@@ -22,6 +22,10 @@ sources:
   - { name: wiki, tier: 2 }
 ledger:
   redact: ['internal-[0-9]{4}']
+# senior-bot runs these alone (pre-approved classes); without this a Senior's writes wait for a person.
+maturity:
+  senior:
+    preApproved: [{ tool: write_file }, { tool: deploy }]
 `;
 
 /** A fresh SQLite store in a temp directory. */

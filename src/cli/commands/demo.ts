@@ -1,52 +1,42 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { parseConfig } from '../../config/load.js';
-import type { Decision } from '../../core/types.js';
-import { openStore } from '../../store/open-store.js';
-import { verifyStoreLedger } from '../../store/verify-chain.js';
-import { createWarden } from '../../warden.js';
+import { formatDemo, formatJson, demoLines } from '../../twin/report.js';
 import { CliExit } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { loadScenariosOrExit, runAll } from './twin.js';
 
-function show(label: string, d: Decision): string {
-  const why = d.reasons[0] ? `  (${d.reasons[0].control}, ${d.reasons[0].risk}: ${d.reasons[0].message})` : '';
-  return `  ${d.verdict.toUpperCase().padEnd(7)} ${label}${why}`;
+/**
+ * The incident scenarios shipped with the package. This file is `dist/cli/commands/demo.js` (or
+ * `src/cli/commands/demo.ts` under tsx), three levels below the package root either way.
+ */
+export function examplesDir(): string {
+  return fileURLToPath(new URL('../../../examples/', import.meta.url));
 }
 
-/** `warden demo`: runs the pipeline end to end over the example policy against a fresh embedded store. */
+/** `warden demo`: replays every shipped incident with and without Warden and says what was stopped. */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run Warden end to end on the example policy with a fresh embedded store and print each decision')
-    .action(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'warden-demo-'));
-      const store = await openStore({ path: join(dir, 'warden.db') });
-      try {
-        const text = readFileSync(new URL('../../../examples/warden.yaml', import.meta.url), 'utf8');
-        const warden = await createWarden({ config: parseConfig(text, 'examples/warden.yaml'), store });
-        const out: string[] = ['Warden demo: the example policy (examples/warden.yaml), a fresh SQLite store.', ''];
-        const researcher = warden.session({ agent: 'researcher', user: 'dana', task: 'summarise' });
-        out.push('researcher (Intern, read-only):');
-        out.push(show('ingest the user request', await researcher.ingest({ source: 'user', text: 'Summarise the release notes.' })));
-        out.push(show('web_fetch a page', await researcher.authorize({ tool: 'web_fetch', args: { url: 'https://example.com/notes' } })));
-        out.push(show('post_comment (a write)', await researcher.authorize({ tool: 'post_comment', args: { body: 'done' } })));
-        out.push(show('drop_database (not declared)', await researcher.authorize({ tool: 'drop_database', args: {} })));
-        const shadow = warden.session({ agent: 'unregistered-bot' });
-        out.push('', 'unregistered-bot (not in warden.yaml):');
-        out.push(show('web_fetch', await shadow.authorize({ tool: 'web_fetch', args: { url: 'https://example.com' } })));
-        await warden.kill('agent', 'researcher', 'demo: incident response drill', 'demo');
-        out.push('', 'after `warden kill researcher`:');
-        out.push(show('web_fetch', await researcher.authorize({ tool: 'web_fetch', args: { url: 'https://example.com' } })));
-        await warden.close();
-        const verified = await verifyStoreLedger(store);
-        out.push('', verified.ok ? `ledger: ${verified.count} records, hash chain intact` : 'ledger: chain BROKEN');
-        process.stdout.write(out.join('\n') + '\n');
-        if (!verified.ok) throw new CliExit(EXIT.failed);
-      } finally {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+    .description(
+      'replay the Q1 2026 agent incidents in the digital twin, without and with Warden; exits 1 if any is not stopped',
+    )
+    .option('--json', 'print the full report as JSON')
+    .exitOverride()
+    .action(async (opts: { json?: boolean }) => {
+      const dir = examplesDir();
+      if (!existsSync(dir))
+        throw new CliExit(
+          EXIT.internal,
+          `the example scenarios are missing (looked in ${dir}); reinstall agent-warden`,
+        );
+      const started = performance.now();
+      const loaded = loadScenariosOrExit([dir]);
+      // The demo's own table is the per-incident account: progress only on a terminal, and erased after.
+      const reports = await runAll(loaded, { controls: 'on', baseline: true, progress: 'tty' });
+      process.stdout.write(
+        opts.json ? formatJson(reports) : formatDemo(reports, performance.now() - started),
+      );
+      if (demoLines(reports).some((l) => !l.stopped)) throw new CliExit(EXIT.failed);
     });
 }

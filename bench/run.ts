@@ -1,0 +1,55 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Runs every bench/*.bench.ts (or those named on the command line), prints a table, writes results/latest.json. */
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const files = readdirSync(here)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+    .sort();
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+  const date = new Date().toISOString();
+  process.stderr.write(`warden bench on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}\n`);
+  const all: (BenchResult & { file: string })[] = [];
+  const failures: { file: string; error: string }[] = [];
+  for (const file of files) {
+    process.stderr.write(`running ${file} ...\n`);
+    try {
+      const mod = (await import(pathToFileURL(join(here, file)).href)) as { run: () => Promise<BenchResult[]> };
+      for (const r of await mod.run()) all.push({ ...r, file });
+    } catch (error) {
+      failures.push({ file, error: error instanceof Error ? error.message : String(error) });
+      process.stderr.write(`  FAILED: ${String(error)}\n`);
+    }
+  }
+  const rows = all.map((r) => [
+    r.name,
+    r.opsPerSec.toLocaleString('en-US'),
+    r.p50Us === undefined ? '' : String(r.p50Us),
+    r.p99Us === undefined ? '' : String(r.p99Us),
+    r.notes ?? '',
+  ]);
+  const header = ['benchmark', 'ops/s', 'p50 µs', 'p99 µs', 'notes'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  process.stdout.write(fmt(header) + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
+  for (const r of rows) process.stdout.write(fmt(r) + '\n');
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify({ date, machine, command: 'npm run bench', results: all, failures }, null, 2) + '\n');
+  process.stderr.write(`wrote bench/results/latest.json${failures.length ? `; ${failures.length} benchmark file(s) failed` : ''}\n`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();

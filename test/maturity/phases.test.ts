@@ -1,0 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { phasesSuite } from './suites/phases-suite.js';
+
+phasesSuite('SQLite', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'warden-phases-')), 'warden.db');
+  const store = await openSqliteStore({ path });
+  return { store, reopen: () => openSqliteStore({ path }) };
+});
