@@ -27,3 +27,9 @@ export type { Store, LedgerEntry, LedgerRecord, LedgerQuery, StoredDoc } from '.
 export { openStore } from './store/open-store.js';
 export { verifyLedger, verifyStoreLedger } from './store/verify-chain.js';
 export type { TrustService, ValueProvenance, ArgumentReport, TaintReport } from './trust/service.js';
+export { Approvals, type ApprovalView, type ApprovalFilter } from './actions/approvals/approvals.js';
+export type { ApprovalRequest, ApprovalStatus, ApprovalVote } from './actions/approvals/digest.js';
+export type { ActionsService } from './actions/extension.js';
+export { grantToCedar } from './actions/grants/cedar.js';
+export type { MaturityService } from './maturity/extension.js';
+export type { EvidenceCheck, EvidenceContext, EvidenceResult, PromotionResult } from './maturity/promotion.js';

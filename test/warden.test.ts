@@ -147,6 +147,7 @@ describe('Warden decisions', () => {
   it('redacts secrets before they reach the ledger', async () => {
     const { warden, store } = await make();
     const s = warden.session({ agent: 'senior-bot' });
+    await s.ingest({ source: 'user', text: 'please write the file x' });
     await s.authorize({
       tool: 'write_file',
       args: { path: 'x', content: 'key=ghp_' + 'a'.repeat(36) + ' ref internal-1234', password: 'hunter2' },

@@ -53,6 +53,9 @@ export function extension(): Extension {
         audit: (type, fields) => runtime.audit(type, fields),
       });
       const broker = new ApprovalBrokerService(records);
+      cleanups.push(() => {
+        broker.close();
+      });
       const api = new Approvals(records);
       // Open requests per agent: read once here, then kept current by every replica's announcements.
       const unsubscribeApprovals = await runtime.store.subscribe(APPROVALS_CHANNEL, (m) => {

@@ -5,7 +5,7 @@ import { EXIT } from './exit-codes.js';
 import { buildProgram } from './program.js';
 
 async function main(): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
     return EXIT.ok;

@@ -18,6 +18,8 @@ export function buildProgram(): Command {
     .version(version())
     .option('-c, --config <file>', 'config file (default: $WARDEN_CONFIG or ./warden.yaml)')
     .showHelpAfterError('(run `warden --help` for the commands)')
+    // Before the commands are added, so every subcommand inherits it: errors come back to main() for exit codes.
+    .exitOverride()
     .addHelpText(
       'after',
       `

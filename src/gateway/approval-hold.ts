@@ -140,7 +140,7 @@ async function askInClient(env: HoldEnv, call: ToolCall, decision: Decision, app
   if (answer.answer === 'cancelled') {
     return {
       verdict: 'refused',
-      message: `approval ${approvalId} was not given (${answer.detail}); it stays pending and can still be approved with \`warden approvals approve ${approvalId}\`, then call again`,
+      message: `approval ${approvalId} was not given (${answer.detail}); it stays pending and can still be approved with \`warden approvals approve ${approvalId} --as <name>\`, then call again`,
     };
   }
   const by = env.approverName;
@@ -162,7 +162,7 @@ async function waitOnQueue(env: HoldEnv, call: ToolCall, approvalId: string): Pr
   if (!waiter) {
     return {
       verdict: 'refused',
-      message: `call ${call.tool} waits for approval ${approvalId}; once someone runs \`warden approvals approve ${approvalId}\`, call it again with the same arguments`,
+      message: `call ${call.tool} waits for approval ${approvalId}; once someone runs \`warden approvals approve ${approvalId} --as <name>\`, call it again with the same arguments`,
     };
   }
   let outcome: Awaited<ReturnType<ApprovalWaiter['wait']>>;

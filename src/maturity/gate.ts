@@ -67,11 +67,20 @@ export interface CapUsage {
   used: number;
   limit: number;
   per: string;
+  /** What is counted, in words: `actions`, `amount (sum)`, `distinct repoId`. */
+  unit: string;
 }
 
-function compileClass(p: PreApproved, label: string): CompiledClass {
+function compileClass(p: PreApproved): CompiledClass {
   const tools = p.tool === undefined ? undefined : (Array.isArray(p.tool) ? p.tool : [p.tool]).map(nameMatcher);
-  return { label, tools, server: p.server, where: compileWhere(p.where), memory: p.memory === undefined ? undefined : nameMatcher(p.memory) };
+  const where = compileWhere(p.where);
+  const label =
+    p.memory !== undefined
+      ? `memory writes to ${p.memory}`
+      : `${(Array.isArray(p.tool) ? p.tool : [p.tool]).join(', ')}${p.server ? ` on ${p.server}` : ''}${
+          where.constraints.length > 0 ? ` where ${where.constraints.map((c) => `${c.path} is ${c.describe}`).join(' and ')}` : ''
+        }`;
+  return { label, tools, server: p.server, where, memory: p.memory === undefined ? undefined : nameMatcher(p.memory) };
 }
 
 function compileCap(c: Cap, agent: string, label: string): CompiledCap {
@@ -112,8 +121,8 @@ export class PhaseGate {
     for (const agent of policy.config.agents) {
       const extra = this.section.agents[agent.id];
       const pre = [
-        ...this.section.senior.preApproved.map((p, i) => compileClass(p, `maturity.senior.preApproved[${i}]`)),
-        ...(extra?.preApproved ?? []).map((p, i) => compileClass(p, `maturity.agents.${agent.id}.preApproved[${i}]`)),
+        ...this.section.senior.preApproved.map((p) => compileClass(p)),
+        ...(extra?.preApproved ?? []).map((p) => compileClass(p)),
       ];
       const caps = [
         ...this.section.principal.caps.map((c, i) => compileCap(c, agent.id, c.name || `maturity.principal.caps[${i}]`)),
@@ -143,6 +152,7 @@ export class PhaseGate {
         used: c.measure === 'count' ? u.count : c.measure === 'sum' ? u.sum : u.distinct,
         limit: c.limit,
         per: formatMs(c.perMs),
+        unit: c.measure === 'count' ? 'actions' : c.measure === 'sum' ? `${c.path ?? ''} (sum)` : `distinct ${c.path ?? ''}`,
       };
     });
   }
@@ -156,7 +166,7 @@ export class PhaseGate {
     if (e.kind === 'tool.call') {
       const tool = ctx.tool;
       if (!tool || tool.class === 'read') return undefined;
-      what = `${tool.name} (a ${tool.class} tool)`;
+      what = `${tool.name} (${tool.class === 'irreversible' ? 'an' : 'a'} ${tool.class} tool)`;
     } else if (e.kind === 'memory.write') {
       what = `a memory write to ${e.memory.namespace}`;
     } else {

@@ -167,7 +167,8 @@ export class ObserveExtension implements Extension {
         maxKeys: detectors.maxKeysPerRule,
         maxEvents: detectors.maxEventsPerWindow,
         cooldownMs: alertCfg.cooldownSeconds * 1000,
-        redactArg: (name, value) => String((runtime.redactor.value({ [name]: value }) as Record<string, unknown>)[name]),
+        redactArg: (name, value) =>
+          String((runtime.redactor.value({ [name]: value }) as Record<string, unknown>)[name]),
       },
       (input) => this.alerts.raise(input),
       (error, rule) => {

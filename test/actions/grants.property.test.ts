@@ -117,7 +117,7 @@ describe('least privilege properties', () => {
     const manyGrants = fc.array(
       // Mostly constrained grants, so that the grant found through the index is often the one that decides.
       fc.record({ effect: fc.constantFrom<'allow' | 'deny'>('allow', 'allow', 'deny'), p: fc.option(pathConstraint, { nil: undefined, freq: 30 }) }).map(
-        ({ effect, p }) => ({ tool: 'deploy', effect, ...(p === undefined ? {} : { where: { p } }) }) as Grant,
+        ({ effect, p }) => ({ tool: 'deploy', effect, ...(p === undefined ? {} : { where: { p } }) }),
       ),
       { minLength: 9, maxLength: 24 },
     );

@@ -14,7 +14,7 @@ describe('approval elicitation', () => {
       expiresAt: 0,
     });
     expect(text).toMatch(/Tool: merge_pr on server github/);
-    expect(text).toMatch(/repo = "acme\/api"  \[from: an authoritative tool result \(result of list_repos\)\]/);
+    expect(text).toMatch(/repo = "acme\/api" {2}\[from: an authoritative tool result \(result of list_repos\)\]/);
     expect(text.indexOf('Why Warden asks')).toBeLessThan(text.indexOf("agent's own explanation"));
     expect(text).toMatch(/not verified by Warden/);
   });

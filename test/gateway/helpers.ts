@@ -222,3 +222,15 @@ export function textOf(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? '').join('\n');
 }
+
+/** A client-side transport that only records what the gateway sends. */
+export function recordingTransport(into: JSONRPCMessage[]): Transport {
+  return {
+    start: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    send: (m: JSONRPCMessage) => {
+      into.push(m);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { ToolListChangedNotificationSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildServer, harness, memoryUpstream, textOf, type Harness, type ServerLog } from './helpers.js';
+import { buildServer, harness, memoryUpstream, recordingTransport, textOf, type Harness, type ServerLog } from './helpers.js';
 
 let open: Harness[] = [];
 afterEach(async () => {
@@ -193,14 +193,8 @@ describe('gateway on bad input', () => {
       secrets: new (await import('../../src/gateway/secrets.js')).SecretStripper(),
       log: () => undefined,
     });
-    await conn.connect({
-      start: async () => undefined,
-      close: async () => undefined,
-      send: async (m: JSONRPCMessage) => {
-        replies.push(m);
-      },
-    });
-    open.push({ ...h, close: async () => conn.close() } as Harness);
+    await conn.connect(recordingTransport(replies));
+    open.push({ ...h, close: async () => conn.close() });
     const send = async (m: unknown) => {
       conn.fromClient(m);
       await new Promise((r) => setTimeout(r, 20));

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  await new Promise<void>((r) => server.close(() => { r(); }));
 });
 
 describe('isolatingFetch', () => {
@@ -35,7 +35,7 @@ describe('isolatingFetch', () => {
     const shared = new AbortController();
     const res = await isolatingFetch()(`${url}/slow`, { signal: shared.signal });
     const reader = res.body!.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain('first chunk');
+    expect(new TextDecoder().decode((await reader.read()).value as Uint8Array)).toContain('first chunk');
     expect(getEventListeners(shared.signal, 'abort').length).toBe(1);
     shared.abort(new Error('closing'));
     await expect(reader.read()).rejects.toThrow();

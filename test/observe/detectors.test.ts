@@ -131,7 +131,10 @@ describe('unverified-target rule: the deployment with zero lookups', () => {
   it('never quotes a secret argument in an alert, and ignores bare numbers and words', async () => {
     const { warden, store, observe } = await make();
     const s = warden.session({ agent: 'deployer' });
-    await s.authorize({ tool: 'write_file', args: { target: 'srv-9', apiKey: 'sk-live-123', note: 'ok', n: 42 } });
+    await s.authorize({
+      tool: 'write_file',
+      args: { target: 'srv-9', apiKey: 'sk-live-123', note: 'ok', n: 42 },
+    });
     const [a] = await flushed(observe, store, 'unverified-target');
     expect(a!.message).toMatch(/target="srv-9"/);
     expect(JSON.stringify(a)).not.toContain('sk-live-123');

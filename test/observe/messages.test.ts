@@ -181,16 +181,14 @@ describe('the message stage', () => {
 
   it('denies a message along an edge that is not in observe.edges', async () => {
     const { warden, clock } = await make();
-    const d = await warden
-      .session({ agent: 'planner' })
-      .message(
-        signMessage(reviewer.privateKeyPem, {
-          from: 'reviewer',
-          to: 'planner',
-          payload: 'x',
-          ts: clock.now(),
-        }),
-      );
+    const d = await warden.session({ agent: 'planner' }).message(
+      signMessage(reviewer.privateKeyPem, {
+        from: 'reviewer',
+        to: 'planner',
+        payload: 'x',
+        ts: clock.now(),
+      }),
+    );
     expect(d.reasons[0]!.message).toMatch(/reviewer may not message planner: no such edge/);
     // The wildcard edge lets anyone message the reviewer.
     const ok = await warden
@@ -237,7 +235,12 @@ describe('the message stage', () => {
         : inner.putDoc(collection, id, body, expected);
     const { warden, clock } = await make(config(), new FakeClock(), store);
     const s = warden.session({ agent: 'worker' });
-    const m = signMessage(planner.privateKeyPem, { from: 'planner', to: 'worker', payload: 'x', ts: clock.now() });
+    const m = signMessage(planner.privateKeyPem, {
+      from: 'planner',
+      to: 'worker',
+      payload: 'x',
+      ts: clock.now(),
+    });
     failing = true;
     const d = await s.message(m);
     expect(d.verdict).toBe('deny');

@@ -37,6 +37,8 @@ const MAX_PROVENANCE = 64;
 /** The broker and waiter over one store. */
 export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
   private readonly records: ApprovalRecords;
+  /** Waits in progress, ended with `cancelled` when Warden closes. */
+  private readonly waits = new Set<() => void>();
 
   constructor(records: ApprovalRecords) {
     this.records = records;
@@ -187,12 +189,17 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
       const finish = (o: Outcome) => {
         if (done) return;
         done = true;
+        this.waits.delete(onClose);
         for (const t of timers) clearTimeout(t);
         options.signal?.removeEventListener('abort', onAbort);
         void unsubscribe?.().catch(() => undefined);
         resolvePromise(o);
       };
-      const onAbort = () => { finish('cancelled'); };
+      const onAbort = () => {
+        finish('cancelled');
+      };
+      const onClose = onAbort;
+      this.waits.add(onClose);
       const check = async (): Promise<void> => {
         if (done) return;
         if (checking) {
@@ -262,6 +269,11 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
         )
         .finally(poll);
     });
+  }
+
+  /** Ends every wait in progress with `cancelled` (Warden is closing; the requests themselves stay). */
+  close(): void {
+    for (const end of [...this.waits]) end();
   }
 
   /** Cancels open requests a kill switch covers. Returns how many. */

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalJson, digest, sha256Hex } from '../../core/canonical.js';
+import { WardenError } from '../../core/errors.js';
 import type { Escalation, Reason, WardenEvent } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 
@@ -180,7 +181,11 @@ export function verifySeal(body: unknown, key: Buffer): body is ApprovalRequest 
 export async function approvalKey(store: Store, envName: string): Promise<{ key: Buffer; source: 'env' | 'store' }> {
   const fromEnv = process.env[envName];
   if (fromEnv !== undefined && fromEnv.length > 0) {
-    if (fromEnv.length < 16) throw new TypeError(`${envName} is too short; use at least 16 characters (32 random bytes, base64, is right)`);
+    if (fromEnv.length < 16) {
+      throw new WardenError('CONFIG_INVALID', `${envName} is too short to seal approval requests`, {
+        hint: 'use at least 16 characters; 32 random bytes in base64 (`openssl rand -base64 32`) is right',
+      });
+    }
     return { key: Buffer.from(fromEnv, 'utf8'), source: 'env' };
   }
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -46,6 +46,15 @@ function oneLine(v: ApprovalView, now: number): string {
   return `${r.id}  ${statusText(v).padEnd(9)} ${String(v.approvals)}/${String(v.quorum)}  ${r.agent}  ${r.tool}${r.server ? `@${r.server}` : ''}  ${when}${why ? `  ${why}` : ''}`;
 }
 
+/** A provenance record in words when it has the trust module's shape, else as JSON. */
+function provenanceText(p: unknown): string {
+  const x = p as { provenance?: unknown; private?: unknown; source?: { kind?: unknown; name?: unknown; eventId?: unknown } } | null;
+  if (!x || typeof x.provenance !== 'string') return JSON.stringify(p);
+  const src = x.source && typeof x.source.kind === 'string' ? ` from ${x.source.kind} ${typeof x.source.name === 'string' ? x.source.name : ''}`.trimEnd() : '';
+  const ev = x.source && typeof x.source.eventId === 'string' ? ` (event ${x.source.eventId.slice(0, 8)})` : '';
+  return `${x.provenance}${src}${ev}${x.private === true ? ', private' : ''}`;
+}
+
 function show(v: ApprovalView, now: number): string {
   const r = v.request;
   const out: string[] = [];
@@ -62,10 +71,10 @@ function show(v: ApprovalView, now: number): string {
   for (const [k, val] of Object.entries(args)) {
     const prov = r.provenance?.[k];
     out.push(`  ${k} = ${JSON.stringify(val)}`);
-    out.push(`      provenance: ${r.provenance === null ? 'unknown (the trust module is not running)' : prov === undefined ? 'none recorded' : JSON.stringify(prov)}`);
+    out.push(`      provenance: ${r.provenance === null ? 'unknown (the trust module is not running)' : prov === undefined ? 'none recorded' : provenanceText(prov)}`);
   }
   if (r.provenance) {
-    for (const [k, p] of Object.entries(r.provenance)) if (k.includes('.')) out.push(`  ${k}: provenance ${JSON.stringify(p)}`);
+    for (const [k, p] of Object.entries(r.provenance)) if (k.includes('.')) out.push(`  ${k}: provenance ${provenanceText(p)}`);
   }
   out.push('', "The agent's own rationale (its words, not verified):");
   out.push(r.rationale === null ? '  (none given)' : r.rationale.split('\n').map((l) => `  | ${l}`).join('\n'));

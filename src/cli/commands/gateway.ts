@@ -222,15 +222,15 @@ Stdout carries protocol messages only; logs go to stderr. See docs/gateway.md.`,
     .description('approve the pending definition of SERVER/TOOL (a changed, flagged or new tool) after reviewing it')
     .argument('<server/tool>')
     .option('--digest <prefix>', 'approve only if the pending definition has this digest (as shown by `pins list`)')
-    .option('--by <name>', 'who approves (recorded)', process.env.USER ?? 'cli')
-    .action(async (id: string, opts: { digest?: string; by: string }, cmd: Command) => {
+    .option('--as <name>', 'who approves (recorded in the pin and the ledger)', process.env.USER ?? 'cli')
+    .action(async (id: string, opts: { digest?: string; as: string }, cmd: Command) => {
       const { server, tool } = splitId(id);
       const global = cmd.optsWithGlobals<ConfigOption>();
       const warden = await wardenFor(global);
       try {
-        const out = await approvePin(warden.runtime.store, server, tool, opts.by, opts.digest === undefined ? {} : { digest: opts.digest });
+        const out = await approvePin(warden.runtime.store, server, tool, opts.as, opts.digest === undefined ? {} : { digest: opts.digest });
         if (!out.ok) throw new CliExit(EXIT.failed, out.message);
-        await warden.runtime.audit('gateway.pin.approved', { data: { server, tool, digest: out.digest, by: opts.by } });
+        await warden.runtime.audit('gateway.pin.approved', { data: { server, tool, digest: out.digest, by: opts.as } });
         process.stdout.write(`approved ${id} at digest ${out.digest.slice(0, 12)}; running gateways re-list their tools\n`);
       } finally {
         await warden.close();

@@ -33,14 +33,17 @@ function render(x: PhaseExplanation): string {
   out.push(`  since ${x.since === undefined ? 'its first action (none yet)' : new Date(x.since).toISOString()}`);
   out.push(`  ${x.summary}`);
   out.push('', 'What it may do now:');
-  const width = Math.max(4, ...x.tools.map((t) => t.tool.length));
+  const width = Math.max(13, ...x.tools.map((t) => t.tool.length));
   for (const t of x.tools) out.push(`  ${t.tool.padEnd(width)}  ${t.class.padEnd(12)}  ${t.now}`);
   out.push(`  ${'memory writes'.padEnd(width)}  ${''.padEnd(12)}  ${x.memoryWrites}`);
   out.push('', `Grants: ${x.grants}`);
-  if (x.preApproved.length > 0) out.push(`Pre-approved classes: ${x.preApproved.join(', ')}`);
+  if (x.preApproved.length > 0) {
+    out.push(`Pre-approved classes${x.phase === 'senior' || x.phase === 'principal' ? '' : ' (apply from Senior)'}:`);
+    for (const p of x.preApproved) out.push(`  ${p}`);
+  }
   if (x.caps.length > 0) {
-    out.push('Caps (this process\'s view):');
-    for (const c of x.caps) out.push(`  ${c.cap}: ${String(c.used)} of ${String(c.limit)} ${c.measure === 'count' ? 'actions' : c.measure} per ${c.per}`);
+    out.push(`Caps${x.phase === 'principal' ? '' : ' (apply at Principal)'}, as counted by this process:`);
+    for (const c of x.caps) out.push(`  ${c.cap}: ${String(c.used)} of ${String(c.limit)} ${c.unit} per ${c.per}`);
   }
   if (x.next) {
     out.push('', `Promotion to ${title(x.next.to)}: ${x.next.ok ? 'the evidence is there (a sign-off is still needed)' : 'not yet'}`);

@@ -146,7 +146,10 @@ export class Holds {
       if (stored) this.holds.set(agent, body);
     }
     // The hold is in force here either way; only other replicas would miss it.
-    if (!stored) throw new Error(`the hold on ${agent} could not be stored: the record kept changing under concurrent writers`);
+    if (!stored)
+      throw new Error(
+        `the hold on ${agent} could not be stored: the record kept changing under concurrent writers`,
+      );
     await this.announce({ collection: HOLD_COLLECTION, id: agent });
   }
 

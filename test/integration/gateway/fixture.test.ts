@@ -61,7 +61,7 @@ describe('gateway with the fixture server', () => {
     await second.close();
 
     // A person reviews and approves the new definition with the CLI.
-    const approve = spawn(NODE, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', ws.config, 'gateway', 'pins', 'approve', 'fixture/echo', '--by', 'dana'], {
+    const approve = spawn(NODE, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', ws.config, 'gateway', 'pins', 'approve', 'fixture/echo', '--as', 'dana'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -86,7 +86,7 @@ export function freePort(): Promise<number> {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
+      s.close(() => { resolvePort(port); });
     });
   });
 }
@@ -105,7 +105,7 @@ export async function spawnReady(
   });
   const output: string[] = [];
   await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready in time: ${output.join('')}`)), 30_000);
+    const timer = setTimeout(() => { reject(new Error(`${args.join(' ')} not ready in time: ${output.join('')}`)); }, 30_000);
     const on = (c: Buffer) => {
       output.push(c.toString());
       if (ready.test(output.join(''))) {
@@ -125,8 +125,8 @@ export async function spawnReady(
     output,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
+        if (child.exitCode !== null) { done(); return; }
+        child.once('exit', () => { done(); });
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
       }),

@@ -75,7 +75,7 @@ describe('gateway over streamable HTTP (both sides)', () => {
     const prompts: string[] = [];
     const client = await connect(fixtureGateway, { elicitation: {} });
     client.setRequestHandler(ElicitRequestSchema, (req) => {
-      prompts.push(String(req.params.message));
+      prompts.push(req.params.message);
       return answer === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
     });
     const ok = await client.callTool({ name: 'write_note', arguments: { path: 'approved.md', text: 'hi' } });

@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { parse } from 'yaml';
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { actionsWarnings } from '../../src/actions/lint.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { grantSchema } from '../../src/config/sections/actions.js';
+import * as warden from '../../src/index.js';
+import { maturityWarnings } from '../../src/maturity/lint.js';
+
+const DOC = readFileSync(new URL('../../docs/actions.md', import.meta.url), 'utf8');
+
+function blocks(lang: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g');
+  for (let m = re.exec(DOC); m; m = re.exec(DOC)) out.push(m[1] as string);
+  return out;
+}
+
+/** Runs a TypeScript example from the page: imports of 'agent-warden' bind to the source, console.log is captured. */
+async function runExample(code: string, replacements: Record<string, string>): Promise<string[]> {
+  let text = code;
+  for (const [from, to] of Object.entries(replacements)) text = text.split(from).join(to);
+  const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  const body = js
+    .split('\n')
+    .filter((l) => !l.startsWith('import '))
+    .join('\n');
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)?.replace(/"/g, "'").replace(/,/g, ', ').replace(/\[(.*)\]/, '[ $1 ]') ?? String(a))).join(' '));
+  });
+  try {
+    // The constructor of async functions, to run the example's top-level awaits.
+    const AsyncFunction = Object.getPrototypeOf(async function example() {
+      await Promise.resolve();
+    }).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+    await new AsyncFunction('createWarden', body)(warden.createWarden);
+  } finally {
+    log.mockRestore();
+  }
+  return lines;
+}
+
+/** The `// ...` comment lines that follow each console.log in an example: what the page says it prints. */
+function expectedOutput(code: string): string[] {
+  const lines = code.split('\n');
+  const out: string[] = [];
+  lines.forEach((l, i) => {
+    if (!l.includes('console.log(')) return;
+    let j = i + 1;
+    while (lines[j]?.trim().startsWith('// ')) out.push((lines[j++] as string).trim().slice(3));
+  });
+  return out;
+}
+
+describe('docs/actions.md', () => {
+  it('the complete example validates, and the grant snippets parse', () => {
+    const [full, snippet] = blocks('yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'warden-docs-actions-'));
+    writeFileSync(join(dir, 'warden.yaml'), full!);
+    const loaded = loadConfigFile(join(dir, 'warden.yaml'));
+    expect(actionsWarnings(loaded.config, loaded.baseDir)).toEqual([expect.stringMatching(/researcher\) declares no `grants:`/)]);
+    expect(maturityWarnings(loaded.config)).toEqual([]);
+    const grants = (parse(snippet!) as { grants: unknown }).grants;
+    expect(z.array(grantSchema).parse(grants)).toHaveLength(7);
+  });
+
+  it('the quickstart prints what the page says it prints', async () => {
+    const [full] = blocks('yaml');
+    const [quickstart] = blocks('ts');
+    const dir = mkdtempSync(join(tmpdir(), 'warden-docs-actions-'));
+    writeFileSync(join(dir, 'warden.yaml'), full!);
+    const printed = await runExample(quickstart!, { "'warden.yaml'": JSON.stringify(join(dir, 'warden.yaml')) });
+    expect(printed).toEqual(expectedOutput(quickstart!));
+    // The request it made shows each argument's provenance (the trust module runs by default).
+    const store = await warden.openStore({ path: join(dir, '.warden/warden.db') });
+    const [req] = await store.listDocs<warden.ApprovalRequest>('approvals');
+    await store.close();
+    expect(req?.body.provenance?.repoId).toMatchObject({ provenance: 'tier1', source: { kind: 'ingest', name: 'user' } });
+    expect(req?.body.rationale).toBe('release 1.4 is tagged');
+  });
+});
