@@ -62,7 +62,7 @@ function measureSync(name: string, op: () => unknown, samples: number, notes: st
   return { name, unit: 'ops/s', opsPerSec: Math.round((samples / totalUs) * 1e6), p50Us: round(percentile(lat, 50)), p99Us: round(percentile(lat, 99)), samples, notes };
 }
 
-async function decisionBench(grants: number, style: 'exact' | 'glob', cedar: boolean): Promise<BenchResult[]> {
+export async function decisionBench(grants: number, style: 'exact' | 'glob', cedar: boolean): Promise<BenchResult[]> {
   const text = config(grants, style, cedar);
   const policy = new Policy(parseConfig(text));
   const matcher = new GrantMatcher(policy);
@@ -110,7 +110,7 @@ approvals:
   approvers: [{ name: alice }]
 `;
 
-async function approvalBench(label: string, store: Store, samples: number): Promise<BenchResult> {
+export async function approvalBench(label: string, store: Store, samples: number): Promise<BenchResult> {
   const warden = await createWarden({ config: parseConfig(APPROVAL_CONFIG), store, extensions: [actionsExtension(), maturityExtension()] });
   const api = warden.runtime.service<Approvals>('approvals.api');
   if (!api) throw new Error('the approvals service is not running');

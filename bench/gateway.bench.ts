@@ -42,16 +42,24 @@ function freePort(): Promise<number> {
     s.once('error', fail);
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
-      s.close(() => { done(port); });
+      s.close(() => {
+        done(port);
+      });
     });
   });
 }
 
 function spawnReady(args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(NODE, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((done, fail) => {
-    const timer = setTimeout(() => { fail(new Error(`not ready: ${out}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      fail(new Error(`not ready: ${out}`));
+    }, 30_000);
     const on = (c: Buffer) => {
       out += c.toString();
       if (ready.test(out)) {
@@ -67,7 +75,9 @@ function spawnReady(args: string[], ready: RegExp, env: Record<string, string> =
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   await new Promise<void>((done) => {
-    child.once('exit', () => { done(); });
+    child.once('exit', () => {
+      done();
+    });
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
   });
@@ -82,7 +92,11 @@ async function connect(transport: Transport): Promise<Client> {
 /** Latency of sequential calls, then throughput with many calls in flight. */
 async function measure(name: string, client: Client, notes: string): Promise<BenchResult[]> {
   const call = (i: number) => client.callTool({ name: 'echo', arguments: { text: `call ${i}` } });
-  const latency = await measureAsync(`${name}: latency (sequential)`, call, { samples: LATENCY_SAMPLES, warmup: 300, notes });
+  const latency = await measureAsync(`${name}: latency (sequential)`, call, {
+    samples: LATENCY_SAMPLES,
+    warmup: 300,
+    notes,
+  });
   let next = 0;
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -120,7 +134,11 @@ function added(label: string, direct: BenchResult[], gateway: BenchResult[]): Be
 
 function echoServer(): McpServer {
   const server = new McpServer({ name: 'echo', version: '1' });
-  server.registerTool('echo', { description: 'Echoes the text back.', inputSchema: { text: z.string() } }, ({ text }) => ({ content: [{ type: 'text', text }] }));
+  server.registerTool(
+    'echo',
+    { description: 'Echoes the text back.', inputSchema: { text: z.string() } },
+    ({ text }) => ({ content: [{ type: 'text', text }] }),
+  );
   return server;
 }
 
@@ -166,7 +184,11 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
   await conn.connect(g2);
   const via = await connect(c2);
   const d = await measure('in-process direct', direct, 'SDK client → server, in memory');
-  const g = await measure('in-process via gateway', via, 'SDK client → gateway router (authorize, record, ledger) → server, in memory');
+  const g = await measure(
+    'in-process via gateway',
+    via,
+    'SDK client → gateway router (authorize, record, ledger) → server, in memory',
+  );
   await via.close();
   await direct.close();
   await conn.close();
@@ -188,36 +210,92 @@ export async function run(): Promise<BenchResult[]> {
   try {
     results.push(...(await inProcess(dir)));
     // stdio: client → server, and client → gateway → server.
-    const direct = await connect(new StdioClientTransport({ command: NODE, args: ['--import', 'tsx', FIXTURE], cwd: ROOT, stderr: 'ignore' }));
+    const direct = await connect(
+      new StdioClientTransport({
+        command: NODE,
+        args: ['--import', 'tsx', FIXTURE],
+        cwd: ROOT,
+        stderr: 'ignore',
+      }),
+    );
     const directStdio = await measure('stdio direct', direct, 'SDK client → fixture server');
     await direct.close();
     const viaGw = await connect(
       new StdioClientTransport({
         command: NODE,
-        args: ['--import', 'tsx', MAIN, '--config', config, 'gateway', '--agent', 'bench', '--name', 'fixture', '--', NODE, '--import', 'tsx', FIXTURE],
+        args: [
+          '--import',
+          'tsx',
+          MAIN,
+          '--config',
+          config,
+          'gateway',
+          '--agent',
+          'bench',
+          '--name',
+          'fixture',
+          '--',
+          NODE,
+          '--import',
+          'tsx',
+          FIXTURE,
+        ],
         cwd: ROOT,
         stderr: 'ignore',
       }),
     );
-    const gatewayStdio = await measure('stdio via gateway', viaGw, 'SDK client → warden gateway (stdio) → fixture server');
+    const gatewayStdio = await measure(
+      'stdio via gateway',
+      viaGw,
+      'SDK client → warden gateway (stdio) → fixture server',
+    );
     await viaGw.close();
     results.push(...directStdio, ...gatewayStdio, added('stdio', directStdio, gatewayStdio));
 
     // streamable HTTP: client → server, and client → gateway (--listen) → server (--upstream).
     const [upPort, gwPort] = await Promise.all([freePort(), freePort()]);
-    children.push(await spawnReady(['--import', 'tsx', FIXTURE], /started http/, { FIXTURE_HTTP_PORT: String(upPort) }));
+    children.push(
+      await spawnReady(['--import', 'tsx', FIXTURE], /started http/, { FIXTURE_HTTP_PORT: String(upPort) }),
+    );
     children.push(
       await spawnReady(
-        ['--import', 'tsx', MAIN, '--config', config, 'gateway', '--agent', 'bench', '--name', 'fixture', '--upstream', `http://127.0.0.1:${upPort}/mcp`, '--listen', `127.0.0.1:${gwPort}`],
+        [
+          '--import',
+          'tsx',
+          MAIN,
+          '--config',
+          config,
+          'gateway',
+          '--agent',
+          'bench',
+          '--name',
+          'fixture',
+          '--upstream',
+          `http://127.0.0.1:${upPort}/mcp`,
+          '--listen',
+          `127.0.0.1:${gwPort}`,
+        ],
         /listening on http/,
       ),
     );
     // The SDK's HTTP client leaks abort listeners under load (see isolatingFetch); both clients get the fix.
-    const directHttp = await connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${upPort}/mcp`), { fetch: isolatingFetch() }));
+    const directHttp = await connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${upPort}/mcp`), {
+        fetch: isolatingFetch(),
+      }),
+    );
     const dH = await measure('http direct', directHttp, 'SDK client → fixture server (streamable HTTP)');
     await directHttp.close();
-    const gwHttp = await connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gwPort}/mcp`), { fetch: isolatingFetch() }));
-    const gH = await measure('http via gateway', gwHttp, 'SDK client → warden gateway (HTTP) → fixture server (HTTP)');
+    const gwHttp = await connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gwPort}/mcp`), {
+        fetch: isolatingFetch(),
+      }),
+    );
+    const gH = await measure(
+      'http via gateway',
+      gwHttp,
+      'SDK client → warden gateway (HTTP) → fixture server (HTTP)',
+    );
     await gwHttp.close();
     results.push(...dH, ...gH, added('http', dH, gH));
   } finally {

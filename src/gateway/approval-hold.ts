@@ -8,7 +8,15 @@ import type { Decision, ToolCall } from '../core/types.js';
 import type { Runtime } from '../pipeline/runtime.js';
 import type { SessionState } from '../pipeline/session-state.js';
 import type { ApprovalWaiter } from '../session.js';
-import { clientSupportsFormElicitation, describeProvenance, elicitationParams, factsFor, readAnswer, renderValue, type ApprovalFacts } from './elicitation.js';
+import {
+  clientSupportsFormElicitation,
+  describeProvenance,
+  elicitationParams,
+  factsFor,
+  readAnswer,
+  renderValue,
+  type ApprovalFacts,
+} from './elicitation.js';
 import { errorText, isPlainObject, type RpcResponse } from './jsonrpc.js';
 
 /** The part of the actions module's approvals API (`approvals.api` service) the gateway uses. */
@@ -56,7 +64,12 @@ export type HoldOutcome = { verdict: 'granted'; by: string } | { verdict: 'refus
 
 function approvalsApi(runtime: Runtime): ApprovalsApi | undefined {
   const api = runtime.service<Partial<ApprovalsApi>>('approvals.api');
-  return api && typeof api.get === 'function' && typeof api.approve === 'function' && typeof api.deny === 'function' ? (api as ApprovalsApi) : undefined;
+  return api &&
+    typeof api.get === 'function' &&
+    typeof api.approve === 'function' &&
+    typeof api.deny === 'function'
+    ? (api as ApprovalsApi)
+    : undefined;
 }
 
 function provenanceLookup(runtime: Runtime, state: SessionState): (value: unknown) => unknown {
@@ -66,7 +79,13 @@ function provenanceLookup(runtime: Runtime, state: SessionState): (value: unknow
 }
 
 /** Facts from the stored request (what the approvals module sealed), else from the call itself. */
-async function factsOf(env: HoldEnv, api: ApprovalsApi, call: ToolCall, decision: Decision, approvalId: string): Promise<ApprovalFacts> {
+async function factsOf(
+  env: HoldEnv,
+  api: ApprovalsApi,
+  call: ToolCall,
+  decision: Decision,
+  approvalId: string,
+): Promise<ApprovalFacts> {
   const redact = (t: string) => env.runtime.redactor.text(t);
   try {
     const { request: r } = await api.get(approvalId);
@@ -79,7 +98,10 @@ async function factsOf(env: HoldEnv, api: ApprovalsApi, call: ToolCall, decision
       args: Object.entries(args).map(([name, value]) => ({
         name,
         value: redact(renderValue(value)),
-        provenance: r.provenance === null ? 'not traced (no provenance service)' : redact(describeProvenance(r.provenance[name])),
+        provenance:
+          r.provenance === null
+            ? 'not traced (no provenance service)'
+            : redact(describeProvenance(r.provenance[name])),
       })),
       reasons: r.reasons.map((x) => redact(`${x.message} [${x.control}, ${x.risk}]`)),
       rationale: r.rationale === null ? undefined : redact(r.rationale),
@@ -91,10 +113,17 @@ async function factsOf(env: HoldEnv, api: ApprovalsApi, call: ToolCall, decision
 }
 
 /** Holds a call that needs approval until a person decides, the request expires, or the caller gives up. */
-export async function holdForApproval(env: HoldEnv, call: ToolCall, decision: Decision): Promise<HoldOutcome> {
+export async function holdForApproval(
+  env: HoldEnv,
+  call: ToolCall,
+  decision: Decision,
+): Promise<HoldOutcome> {
   const approvalId = decision.approvalId;
-  if (approvalId === undefined) return { verdict: 'refused', message: 'this call needs approval and no approval request could be made' };
-  const timer = setInterval(() => { env.progress(`waiting for human approval of request ${approvalId}`); }, env.progressIntervalMs);
+  if (approvalId === undefined)
+    return { verdict: 'refused', message: 'this call needs approval and no approval request could be made' };
+  const timer = setInterval(() => {
+    env.progress(`waiting for human approval of request ${approvalId}`);
+  }, env.progressIntervalMs);
   timer.unref?.();
   try {
     const canElicit = clientSupportsFormElicitation(env.clientCapabilities);
@@ -117,12 +146,22 @@ export async function holdForApproval(env: HoldEnv, call: ToolCall, decision: De
   }
 }
 
-async function askInClient(env: HoldEnv, call: ToolCall, decision: Decision, approvalId: string, api: ApprovalsApi): Promise<HoldOutcome | undefined> {
+async function askInClient(
+  env: HoldEnv,
+  call: ToolCall,
+  decision: Decision,
+  approvalId: string,
+  api: ApprovalsApi,
+): Promise<HoldOutcome | undefined> {
   const facts = await factsOf(env, api, call, decision, approvalId);
   const ac = new AbortController();
-  const onAbort = () => { ac.abort(env.signal.reason); };
+  const onAbort = () => {
+    ac.abort(env.signal.reason);
+  };
   env.signal.addEventListener('abort', onAbort, { once: true });
-  const timeout = setTimeout(() => { ac.abort(new Error('timed out')); }, env.timeoutMs);
+  const timeout = setTimeout(() => {
+    ac.abort(new Error('timed out'));
+  }, env.timeoutMs);
   timeout.unref?.();
   let reply: RpcResponse;
   try {
@@ -131,9 +170,12 @@ async function askInClient(env: HoldEnv, call: ToolCall, decision: Decision, app
     clearTimeout(timeout);
     env.signal.removeEventListener('abort', onAbort);
   }
-  if (env.signal.aborted) return { verdict: 'refused', message: `the call was cancelled while waiting for approval ${approvalId}` };
+  if (env.signal.aborted)
+    return { verdict: 'refused', message: `the call was cancelled while waiting for approval ${approvalId}` };
   if (reply.error || !reply.result) {
-    env.log(`elicitation for approval ${approvalId} failed (${reply.error?.message ?? 'no result'}); waiting on the queue instead`);
+    env.log(
+      `elicitation for approval ${approvalId} failed (${reply.error?.message ?? 'no result'}); waiting on the queue instead`,
+    );
     return undefined;
   }
   const answer = readAnswer(reply.result);
@@ -145,14 +187,18 @@ async function askInClient(env: HoldEnv, call: ToolCall, decision: Decision, app
   }
   const by = env.approverName;
   try {
-    if (answer.answer === 'approve') await api.approve(approvalId, by, answer.note ?? 'approved in the MCP client');
+    if (answer.answer === 'approve')
+      await api.approve(approvalId, by, answer.note ?? 'approved in the MCP client');
     else await api.deny(approvalId, by, answer.note ?? 'refused in the MCP client');
   } catch (error) {
     // For example: this approver is not in approvals.approvers, or self-approval is forbidden.
-    env.log(`the decision made in the client on approval ${approvalId} was not accepted (${errorText(error)}); waiting on the queue instead`);
+    env.log(
+      `the decision made in the client on approval ${approvalId} was not accepted (${errorText(error)}); waiting on the queue instead`,
+    );
     return undefined;
   }
-  if (answer.answer === 'refuse') return { verdict: 'refused', message: `${by} refused approval ${approvalId} in the client` };
+  if (answer.answer === 'refuse')
+    return { verdict: 'refused', message: `${by} refused approval ${approvalId} in the client` };
   // A quorum above one needs more approvers: the queue tells when it is reached.
   return undefined;
 }
@@ -179,6 +225,9 @@ async function waitOnQueue(env: HoldEnv, call: ToolCall, approvalId: string): Pr
     case 'expired':
       return { verdict: 'refused', message: `approval ${approvalId} expired before anyone decided` };
     case 'cancelled':
-      return { verdict: 'refused', message: `the wait for approval ${approvalId} was cancelled (the client cancelled the call, disconnected, or the wait timed out)` };
+      return {
+        verdict: 'refused',
+        message: `the wait for approval ${approvalId} was cancelled (the client cancelled the call, disconnected, or the wait timed out)`,
+      };
   }
 }

@@ -39,7 +39,11 @@ export class ToolCatalog {
 
   /** Replaces the catalog. `dropped` are items whose names could not be exposed. */
   replace(entries: readonly Omit<ToolEntry, 'exposed'>[], mode: 'auto' | 'always'): { dropped: string[] } {
-    const named: Named<Omit<ToolEntry, 'exposed'>>[] = entries.map((e) => ({ server: e.server, name: e.name, item: e }));
+    const named: Named<Omit<ToolEntry, 'exposed'>>[] = entries.map((e) => ({
+      server: e.server,
+      name: e.name,
+      item: e,
+    }));
     const { exposed, dropped } = assignNames(named, mode);
     this.byExposed = new Map();
     this.byServerTool = new Map();
@@ -76,7 +80,10 @@ export class ContentCatalog {
   templates: { pattern: RegExp; up: Upstream }[] = [];
 
   /** Sets the prompts (namespaced like tools). */
-  setPrompts(items: readonly { up: Upstream; name: string }[], mode: 'auto' | 'always'): Map<Upstream, Map<string, string>> {
+  setPrompts(
+    items: readonly { up: Upstream; name: string }[],
+    mode: 'auto' | 'always',
+  ): Map<Upstream, Map<string, string>> {
     const { exposed } = assignNames(
       items.map((i) => ({ server: i.up.name, name: i.name, item: i })),
       mode,

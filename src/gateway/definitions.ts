@@ -103,7 +103,13 @@ export function statusReasons(server: string, tool: string, status: DefinitionSt
 const scanCache = new Map<string, ScanResult>();
 const SCAN_CACHE_MAX = 5_000;
 
-function cachedScan(server: string, def: ToolDefinition, digest: string, knownKey: string, known: KnownTool[]): ScanResult {
+function cachedScan(
+  server: string,
+  def: ToolDefinition,
+  digest: string,
+  knownKey: string,
+  known: KnownTool[],
+): ScanResult {
   const key = `${server}\u0000${digest}\u0000${knownKey}`;
   const hit = scanCache.get(key);
   if (hit) return hit;
@@ -126,7 +132,12 @@ export async function reviewDefinitions(
 ): Promise<Map<string, Map<string, DefinitionStatus>>> {
   const known: KnownTool[] = [];
   for (const [server, defs] of lists) {
-    for (const d of defs) known.push(typeof d.description === 'string' ? { server, name: d.name, description: d.description } : { server, name: d.name });
+    for (const d of defs)
+      known.push(
+        typeof d.description === 'string'
+          ? { server, name: d.name, description: d.description }
+          : { server, name: d.name },
+      );
   }
   let knownKey: string;
   try {
@@ -143,7 +154,11 @@ export async function reviewDefinitions(
       try {
         pins = await loadPins(runtime.store, server);
       } catch (error) {
-        for (const d of defs) statuses.set(d.name, { state: 'invalid', problem: `the pin store is unreachable (${String(error)})` });
+        for (const d of defs)
+          statuses.set(d.name, {
+            state: 'invalid',
+            problem: `the pin store is unreachable (${String(error)})`,
+          });
         continue;
       }
     }
@@ -182,13 +197,17 @@ async function judge(
   const tool = def.name;
 
   if (policy.pinning === 'off') {
-    if (scan.flagged) await reportOnce(runtime, server, tool, digest, pin, 'flagged', scan.findings, who, blocksOnFlag);
-    return blocksOnFlag ? { state: 'flagged', digest, findings: scan.findings } : { state: 'trusted', digest, reviewed: false, findings: scan.findings };
+    if (scan.flagged)
+      await reportOnce(runtime, server, tool, digest, pin, 'flagged', scan.findings, who, blocksOnFlag);
+    return blocksOnFlag
+      ? { state: 'flagged', digest, findings: scan.findings }
+      : { state: 'trusted', digest, reviewed: false, findings: scan.findings };
   }
 
   const approved = pin?.approved;
   if (approved && approved.digest === digest) {
-    if (approved.how === 'review') return { state: 'trusted', digest, reviewed: true, findings: scan.findings };
+    if (approved.how === 'review')
+      return { state: 'trusted', digest, reviewed: true, findings: scan.findings };
     if (blocksOnFlag) {
       await markPending(runtime, server, tool, def, digest, 'flagged', scan.findings, now);
       await reportOnce(runtime, server, tool, digest, pin, 'flagged', scan.findings, who, true);
@@ -198,7 +217,18 @@ async function judge(
   }
   if (approved) {
     await markPending(runtime, server, tool, def, digest, 'changed', scan.findings, now);
-    await reportOnce(runtime, server, tool, digest, pin, 'changed', scan.findings, who, true, approved.digest);
+    await reportOnce(
+      runtime,
+      server,
+      tool,
+      digest,
+      pin,
+      'changed',
+      scan.findings,
+      who,
+      true,
+      approved.digest,
+    );
     return { state: 'changed', digest, pinned: approved.digest };
   }
   if (blocksOnFlag) {
@@ -213,13 +243,28 @@ async function judge(
   // First use: pin what is seen now. A concurrent replica may pin first; then its pin is what counts.
   const stored = await updatePin(runtime.store, server, tool, (current) => {
     if (current?.approved) return undefined;
-    return { server, tool, approved: { digest, definition: pinnedDefinition(def), at: now, by: 'gateway (first use)', how: 'first-use' } };
+    return {
+      server,
+      tool,
+      approved: {
+        digest,
+        definition: pinnedDefinition(def),
+        at: now,
+        by: 'gateway (first use)',
+        how: 'first-use',
+      },
+    };
   });
   if (stored?.approved && stored.approved.digest !== digest) {
     return { state: 'changed', digest, pinned: stored.approved.digest };
   }
-  await runtime.audit('gateway.tool.pinned', { agent: who.agent, session: who.session, data: { server, tool, digest, how: 'first-use' } });
-  if (scan.flagged) await reportOnce(runtime, server, tool, digest, stored, 'flagged', scan.findings, who, false);
+  await runtime.audit('gateway.tool.pinned', {
+    agent: who.agent,
+    session: who.session,
+    data: { server, tool, digest, how: 'first-use' },
+  });
+  if (scan.flagged)
+    await reportOnce(runtime, server, tool, digest, stored, 'flagged', scan.findings, who, false);
   return { state: 'trusted', digest, reviewed: false, findings: scan.findings };
 }
 
@@ -242,7 +287,9 @@ async function markPending(
         definition: pinnedDefinition(def),
         seenAt: now,
         why,
-        ...(findings.length > 0 ? { findings: findings.slice(0, 10).map((f) => `${f.severity}: ${f.message}`) } : {}),
+        ...(findings.length > 0
+          ? { findings: findings.slice(0, 10).map((f) => `${f.severity}: ${f.message}`) }
+          : {}),
       },
     };
     return next;
@@ -264,7 +311,16 @@ async function reportOnce(
 ): Promise<void> {
   const key = `${what}:${digest}`;
   if (pin?.reported?.includes(key)) return;
-  await reportFinding(runtime, { server, tool, digest, what, findings, who, blocked, ...(pinned === undefined ? {} : { pinned }) });
+  await reportFinding(runtime, {
+    server,
+    tool,
+    digest,
+    what,
+    findings,
+    who,
+    blocked,
+    ...(pinned === undefined ? {} : { pinned }),
+  });
   await updatePin(runtime.store, server, tool, (current) => {
     if (!current) return undefined;
     const reported = current.reported ?? [];

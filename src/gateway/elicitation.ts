@@ -34,7 +34,13 @@ function withoutControls(s: string): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
-    const hidden = c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0xfeff;
+    const hidden =
+      c < 0x20 ||
+      (c >= 0x7f && c <= 0x9f) ||
+      (c >= 0x200b && c <= 0x200f) ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069) ||
+      c === 0xfeff;
     out += hidden ? ' ' : ch;
   }
   return out;
@@ -66,7 +72,8 @@ export function describeProvenance(p: unknown): string {
   if (p === undefined || p === null) return 'not traced (no provenance service)';
   if (typeof p === 'string') return PROVENANCE_WORDS[p] ?? p;
   if (isPlainObject(p)) {
-    const cls = typeof p.provenance === 'string' ? (PROVENANCE_WORDS[p.provenance] ?? p.provenance) : undefined;
+    const cls =
+      typeof p.provenance === 'string' ? (PROVENANCE_WORDS[p.provenance] ?? p.provenance) : undefined;
     const src = isPlainObject(p.source) ? p.source : undefined;
     const where =
       src === undefined
@@ -92,10 +99,11 @@ export function approvalMessage(f: ApprovalFacts): string {
   lines.push('');
   lines.push(
     f.rationale === undefined
-      ? "The agent gave no explanation."
+      ? 'The agent gave no explanation.'
       : `The agent's own explanation (its words, not verified by Warden): ${renderValue(f.rationale)}`,
   );
-  if (f.expiresAt !== undefined) lines.push(`This request expires at ${new Date(f.expiresAt).toISOString()}.`);
+  if (f.expiresAt !== undefined)
+    lines.push(`This request expires at ${new Date(f.expiresAt).toISOString()}.`);
   lines.push('Approve only if you expected this exact call.');
   return lines.join('\n');
 }
@@ -104,8 +112,18 @@ export function approvalMessage(f: ApprovalFacts): string {
 export const APPROVAL_SCHEMA = {
   type: 'object',
   properties: {
-    approve: { type: 'boolean', title: 'Approve this call', description: 'Yes runs the call once, with exactly these arguments.', default: false },
-    note: { type: 'string', title: 'Note (optional)', description: 'Recorded with your decision.', maxLength: 500 },
+    approve: {
+      type: 'boolean',
+      title: 'Approve this call',
+      description: 'Yes runs the call once, with exactly these arguments.',
+      default: false,
+    },
+    note: {
+      type: 'string',
+      title: 'Note (optional)',
+      description: 'Recorded with your decision.',
+      maxLength: 500,
+    },
   },
   required: ['approve'],
 } as const;
@@ -117,17 +135,21 @@ export function elicitationParams(f: ApprovalFacts): Record<string, unknown> {
 }
 
 /** What the person answered. `cancelled` covers dismissing the dialog and a failed request. */
-export type ElicitedAnswer = { answer: 'approve' | 'refuse'; note?: string } | { answer: 'cancelled'; detail: string };
+export type ElicitedAnswer =
+  { answer: 'approve' | 'refuse'; note?: string } | { answer: 'cancelled'; detail: string };
 
 /** Reads an elicitation result (already known to be a success reply). */
 export function readAnswer(result: Record<string, unknown>): ElicitedAnswer {
   const action = result.action;
   if (action === 'decline') return { answer: 'refuse' };
-  if (action !== 'accept') return { answer: 'cancelled', detail: `the person dismissed the request (${String(action)})` };
+  if (action !== 'accept')
+    return { answer: 'cancelled', detail: `the person dismissed the request (${String(action)})` };
   const content = isPlainObject(result.content) ? result.content : {};
   const note = typeof content.note === 'string' ? content.note.slice(0, 500) : undefined;
   const yes = content.approve === true;
-  return note === undefined ? { answer: yes ? 'approve' : 'refuse' } : { answer: yes ? 'approve' : 'refuse', note };
+  return note === undefined
+    ? { answer: yes ? 'approve' : 'refuse' }
+    : { answer: yes ? 'approve' : 'refuse', note };
 }
 
 /** Whether the client can answer a form elicitation (an empty `elicitation: {}` means form). */

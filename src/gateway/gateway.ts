@@ -5,7 +5,11 @@
  */
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { gatewayDefaults, type GatewaySection, type GatewayServerConfig } from '../config/sections/gateway.js';
+import {
+  gatewayDefaults,
+  type GatewaySection,
+  type GatewayServerConfig,
+} from '../config/sections/gateway.js';
 import { WardenError } from '../core/errors.js';
 import type { Warden } from '../warden.js';
 import { listenHttp, type HttpListener } from './http-listener.js';
@@ -42,7 +46,8 @@ const MAX_IN_FLIGHT = 1_000;
 /** The agent a gateway acts for: `--agent`, else `gateway.agent`, else the only configured agent. */
 export function resolveAgent(warden: Warden, cliAgent: string | undefined): string {
   const config = warden.policy.config;
-  const agent = cliAgent ?? config.gateway?.agent ?? (config.agents.length === 1 ? config.agents[0]?.id : undefined);
+  const agent =
+    cliAgent ?? config.gateway?.agent ?? (config.agents.length === 1 ? config.agents[0]?.id : undefined);
   if (agent === undefined) {
     throw new WardenError('CONFIG_INVALID', 'the gateway needs to know which agent it acts for', {
       hint: 'pass --agent <id> or set gateway.agent in warden.yaml',
@@ -69,7 +74,12 @@ export class Gateway {
   private unsubscribe: (() => Promise<void>) | undefined;
   private listener: HttpListener | undefined;
 
-  private constructor(opts: GatewayOptions, specs: UpstreamSpec[], secrets: SecretStripper, section: GatewaySection) {
+  private constructor(
+    opts: GatewayOptions,
+    specs: UpstreamSpec[],
+    secrets: SecretStripper,
+    section: GatewaySection,
+  ) {
     this.warden = opts.warden;
     this.agent = opts.agent;
     this.section = section;
@@ -101,7 +111,12 @@ export class Gateway {
     for (const s of opts.servers) {
       const timeoutMs = s.timeoutMs ?? section.requestTimeoutMs;
       const tier = s.tier;
-      const base = { name: s.name, timeoutMs, restart: section.restart, ...(tier === undefined ? {} : { tier }) };
+      const base = {
+        name: s.name,
+        timeoutMs,
+        restart: section.restart,
+        ...(tier === undefined ? {} : { tier }),
+      };
       if (s.command !== undefined) {
         const childEnv = await resolveValues(s.env, `gateway.servers.${s.name}.env`, env, store, literals);
         specs.push({
@@ -113,11 +128,19 @@ export class Gateway {
             env: childEnv,
             ...(s.cwd === undefined ? {} : { cwd: resolve(opts.baseDir ?? process.cwd(), s.cwd) }),
             maxMessageBytes: section.maxUpstreamMessageBytes,
-            onStderr: (line) => { log(`[${s.name}] ${secrets.text(opts.warden.runtime.redactor.text(line))}`); },
+            onStderr: (line) => {
+              log(`[${s.name}] ${secrets.text(opts.warden.runtime.redactor.text(line))}`);
+            },
           }),
         });
       } else if (s.url !== undefined) {
-        const headers = await resolveValues(s.headers, `gateway.servers.${s.name}.headers`, env, store, literals);
+        const headers = await resolveValues(
+          s.headers,
+          `gateway.servers.${s.name}.headers`,
+          env,
+          store,
+          literals,
+        );
         specs.push({ ...base, kind: 'http', connect: httpUpstream({ url: s.url, headers }) });
       }
     }
@@ -163,13 +186,19 @@ export class Gateway {
    * Serves one client on stdio. Resolves once the client is attached; `closed` resolves when the client
    * goes away (stdin ends) or the connection closes.
    */
-  async serveStdio(io: { stdin?: Readable; stdout?: Writable } = {}): Promise<{ connection: GatewayConnection; closed: Promise<void> }> {
+  async serveStdio(
+    io: { stdin?: Readable; stdout?: Writable } = {},
+  ): Promise<{ connection: GatewayConnection; closed: Promise<void> }> {
     const stdin = io.stdin ?? process.stdin;
     const stdout = io.stdout ?? process.stdout;
     const conn = this.connection();
-    const closed = new Promise<void>((r) => { conn.onClose(r); });
+    const closed = new Promise<void>((r) => {
+      conn.onClose(r);
+    });
     const end = () => {
-      conn.drainAndClose().catch((e: unknown) => { this.log(`close failed: ${errorText(e)}`); });
+      conn.drainAndClose().catch((e: unknown) => {
+        this.log(`close failed: ${errorText(e)}`);
+      });
     };
     stdin.once('end', end);
     stdin.once('close', end);
@@ -183,10 +212,20 @@ export class Gateway {
     let token: string | undefined;
     if (http.token !== undefined) {
       const lit = new Set<string>();
-      token = (await resolveValues({ token: http.token }, 'gateway.http', process.env, this.warden.runtime.store, lit)).token;
+      token = (
+        await resolveValues(
+          { token: http.token },
+          'gateway.http',
+          process.env,
+          this.warden.runtime.store,
+          lit,
+        )
+      ).token;
       this.warden.runtime.redactor.addLiterals([...lit]);
     } else if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
-      this.log(`listening on ${host} without gateway.http.token: anyone who can reach it acts as agent ${this.agent}`);
+      this.log(
+        `listening on ${host} without gateway.http.token: anyone who can reach it acts as agent ${this.agent}`,
+      );
     }
     this.listener = await listenHttp({
       host,

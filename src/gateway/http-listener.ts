@@ -79,7 +79,9 @@ export async function listenHttp(options: HttpListenerOptions): Promise<HttpList
       return true;
     }
     const host = hostnameOf(req.headers.host ?? '');
-    const hostOk = options.allowedHosts ? options.allowedHosts.includes(host) || options.allowedHosts.includes(req.headers.host ?? '') : !loopbackBind || isLoopback(host);
+    const hostOk = options.allowedHosts
+      ? options.allowedHosts.includes(host) || options.allowedHosts.includes(req.headers.host ?? '')
+      : !loopbackBind || isLoopback(host);
     if (!hostOk) {
       sendJsonError(res, 403, -32600, 'Host header not allowed');
       return true;
@@ -114,7 +116,12 @@ export async function listenHttp(options: HttpListenerOptions): Promise<HttpList
       return;
     }
     if (req.method !== 'POST') {
-      sendJsonError(res, 400, -32600, 'a session id (mcp-session-id) is required; start with an initialize POST');
+      sendJsonError(
+        res,
+        400,
+        -32600,
+        'a session id (mcp-session-id) is required; start with an initialize POST',
+      );
       return;
     }
     if (sessions.size + pendingConnections.size >= options.maxSessions) {
@@ -168,7 +175,9 @@ export async function listenHttp(options: HttpListenerOptions): Promise<HttpList
       await Promise.allSettled([...sessions.values()].map((s) => s.conn.close()));
       await Promise.allSettled([...pendingConnections].map((c) => c.close()));
       await new Promise<void>((resolve) => {
-        server.close(() => { resolve(); });
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       });
     },

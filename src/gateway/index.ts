@@ -15,9 +15,28 @@ export { Gateway, resolveAgent, type GatewayOptions } from './gateway.js';
 export { GatewayConnection, type ConnectionOptions, type RouterSettings } from './router.js';
 export { listenHttp, type HttpListener, type HttpListenerOptions } from './http-listener.js';
 export { Upstream, type UpstreamSpec, type UpstreamCall, type UpstreamEvents } from './upstream.js';
-export { stdioUpstream, httpUpstream, stdioClientSide, type StdioUpstreamOptions, type HttpUpstreamOptions, type Transport } from './transports.js';
-export { extension, toolDefinitionStage, attachGatewaySlot, GATEWAY_SLOT, type GatewaySlot } from './extension.js';
-export { reviewDefinitions, isBlocked, statusReasons, type DefinitionStatus, type DefinitionPolicy } from './definitions.js';
+export {
+  stdioUpstream,
+  httpUpstream,
+  stdioClientSide,
+  type StdioUpstreamOptions,
+  type HttpUpstreamOptions,
+  type Transport,
+} from './transports.js';
+export {
+  extension,
+  toolDefinitionStage,
+  attachGatewaySlot,
+  GATEWAY_SLOT,
+  type GatewaySlot,
+} from './extension.js';
+export {
+  reviewDefinitions,
+  isBlocked,
+  statusReasons,
+  type DefinitionStatus,
+  type DefinitionPolicy,
+} from './definitions.js';
 export {
   approvePin,
   forgetPin,
@@ -33,6 +52,11 @@ export {
 export { SecretStripper, resolveValue, resolveValues, SECRET_COLLECTION } from './secrets.js';
 export { assignNames, NAMESPACE_SEPARATOR } from './namespace.js';
 export { hiddenBecause, type HiddenBecause } from './tool-filter.js';
-export { holdForApproval, type ApprovalsApi, type ApprovalRequestView, type HoldOutcome } from './approval-hold.js';
+export {
+  holdForApproval,
+  type ApprovalsApi,
+  type ApprovalRequestView,
+  type HoldOutcome,
+} from './approval-hold.js';
 export { clientSupportsFormElicitation, approvalMessage, APPROVAL_SCHEMA } from './elicitation.js';
 export type { GatewaySection, GatewayServerConfig, SecretValue } from '../config/sections/gateway.js';

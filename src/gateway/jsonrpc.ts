@@ -67,30 +67,44 @@ const MAX_ID_CHARS = 256;
 
 /** A usable request id: a string of bounded length or a safe integer. */
 export function isRequestId(value: unknown): value is RequestId {
-  return (typeof value === 'string' && value.length <= MAX_ID_CHARS) || (typeof value === 'number' && Number.isSafeInteger(value));
+  return (
+    (typeof value === 'string' && value.length <= MAX_ID_CHARS) ||
+    (typeof value === 'number' && Number.isSafeInteger(value))
+  );
 }
 
 /** Classifies one message. Never throws. */
 export function classify(message: unknown): Classified {
-  if (!isPlainObject(message)) return { kind: 'invalid', id: undefined, problem: 'a message must be a JSON object', answer: true };
+  if (!isPlainObject(message))
+    return { kind: 'invalid', id: undefined, problem: 'a message must be a JSON object', answer: true };
   const m = message;
   const id = isRequestId(m.id) ? m.id : undefined;
   const hasMethod = 'method' in m;
-  if (m.jsonrpc !== '2.0') return { kind: 'invalid', id, problem: 'jsonrpc must be "2.0"', answer: hasMethod };
+  if (m.jsonrpc !== '2.0')
+    return { kind: 'invalid', id, problem: 'jsonrpc must be "2.0"', answer: hasMethod };
   if (hasMethod) {
     if (typeof m.method !== 'string' || m.method.length === 0 || m.method.length > 256) {
       return { kind: 'invalid', id, problem: 'method must be a non-empty string', answer: true };
     }
-    if (m.params !== undefined && !isPlainObject(m.params)) return { kind: 'invalid', id, problem: 'params must be an object', answer: true };
+    if (m.params !== undefined && !isPlainObject(m.params))
+      return { kind: 'invalid', id, problem: 'params must be an object', answer: true };
     if ('id' in m) {
-      if (id === undefined) return { kind: 'invalid', id: undefined, problem: 'id must be a string or an integer', answer: true };
+      if (id === undefined)
+        return { kind: 'invalid', id: undefined, problem: 'id must be a string or an integer', answer: true };
       return { kind: 'request', msg: m as unknown as RpcRequest };
     }
     return { kind: 'notification', msg: m as unknown as RpcNotification };
   }
-  if (id === undefined) return { kind: 'invalid', id: undefined, problem: 'a response needs a string or integer id', answer: false };
+  if (id === undefined)
+    return {
+      kind: 'invalid',
+      id: undefined,
+      problem: 'a response needs a string or integer id',
+      answer: false,
+    };
   if ('result' in m) {
-    if (!isPlainObject(m.result)) return { kind: 'invalid', id, problem: 'result must be an object', answer: false };
+    if (!isPlainObject(m.result))
+      return { kind: 'invalid', id, problem: 'result must be an object', answer: false };
     return { kind: 'response', msg: m as unknown as RpcResponse };
   }
   if ('error' in m) {
@@ -104,9 +118,14 @@ export function classify(message: unknown): Classified {
 }
 
 /** An error response. `id` is omitted when the request's id could not be read (JSON-RPC allows it). */
-export function errorResponse(id: RequestId | undefined, code: number, message: string, data?: unknown): JSONRPCMessage {
+export function errorResponse(
+  id: RequestId | undefined,
+  code: number,
+  message: string,
+  data?: unknown,
+): JSONRPCMessage {
   const error = data === undefined ? { code, message } : { code, message, data };
-  return (id === undefined ? { jsonrpc: '2.0', error } : { jsonrpc: '2.0', id, error });
+  return id === undefined ? { jsonrpc: '2.0', error } : { jsonrpc: '2.0', id, error };
 }
 
 /** A result response. */
@@ -116,12 +135,12 @@ export function resultResponse(id: RequestId, result: Record<string, unknown>): 
 
 /** A request. */
 export function request(id: RequestId, method: string, params?: Record<string, unknown>): JSONRPCMessage {
-  return (params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
+  return params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
 }
 
 /** A notification. */
 export function notification(method: string, params?: Record<string, unknown>): JSONRPCMessage {
-  return (params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+  return params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
 }
 
 /** The progress token a request carries in `_meta`, if any. */

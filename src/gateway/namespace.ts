@@ -24,7 +24,10 @@ export interface Exposed<T> extends Named<T> {
  * Gives every item its client-facing name. Items whose namespaced name would still collide (a server that
  * already uses `x__y` names) keep the first one and drop the rest; `dropped` lists them so the caller can log.
  */
-export function assignNames<T>(items: readonly Named<T>[], mode: 'auto' | 'always'): { exposed: Exposed<T>[]; dropped: Named<T>[] } {
+export function assignNames<T>(
+  items: readonly Named<T>[],
+  mode: 'auto' | 'always',
+): { exposed: Exposed<T>[]; dropped: Named<T>[] } {
   const servers = new Map<string, Set<string>>();
   for (const it of items) {
     let set = servers.get(it.name);

@@ -117,15 +117,28 @@ export async function approvePin(
   options: { digest?: string; now?: number } = {},
 ): Promise<ApproveOutcome> {
   const now = options.now ?? Date.now();
-  let outcome: ApproveOutcome = { ok: false, problem: 'not-found', message: `no pin for ${pinId(server, tool)}` };
+  let outcome: ApproveOutcome = {
+    ok: false,
+    problem: 'not-found',
+    message: `no pin for ${pinId(server, tool)}`,
+  };
   await updatePin(store, server, tool, (current) => {
     if (!current) {
-      outcome = { ok: false, problem: 'not-found', message: `no tool ${pinId(server, tool)} has been seen by a gateway using this store` };
+      outcome = {
+        ok: false,
+        problem: 'not-found',
+        message: `no tool ${pinId(server, tool)} has been seen by a gateway using this store`,
+      };
       return undefined;
     }
-    const candidate = current.pending ?? (current.approved?.how === 'first-use' ? current.approved : undefined);
+    const candidate =
+      current.pending ?? (current.approved?.how === 'first-use' ? current.approved : undefined);
     if (!candidate) {
-      outcome = { ok: false, problem: 'nothing-pending', message: `${pinId(server, tool)} has nothing waiting for review` };
+      outcome = {
+        ok: false,
+        problem: 'nothing-pending',
+        message: `${pinId(server, tool)} has nothing waiting for review`,
+      };
       return undefined;
     }
     const digest = candidate.digest;
@@ -148,7 +161,8 @@ export async function approvePin(
   });
   // Assigned inside the compare-and-set callback, which the compiler cannot follow.
   const final = outcome as ApproveOutcome;
-  if (final.ok) await store.publish(PIN_CHANNEL, { server, tool, digest: final.digest }).catch(() => undefined);
+  if (final.ok)
+    await store.publish(PIN_CHANNEL, { server, tool, digest: final.digest }).catch(() => undefined);
   return final;
 }
 

@@ -52,13 +52,41 @@ export async function reportFinding(runtime: Runtime, r: DefinitionReport): Prom
     r.what === 'changed'
       ? `The definition of MCP tool ${id} changed after it was approved (possible rug pull)${r.blocked ? '; the gateway hides and denies it until it is re-approved' : ''}.`
       : `The definition of MCP tool ${id} looks poisoned or shadows another tool (${r.findings.length} finding${r.findings.length === 1 ? '' : 's'})${r.blocked ? '; the gateway hides and denies it until it is reviewed' : '; it stays visible (gateway.poisoned: warn)'}.`;
-  const findings = r.findings.slice(0, 10).map((f) => ({ kind: f.kind, severity: f.severity, rule: f.rule, location: f.location, message: f.message, excerpt: f.evidence }));
-  const data = { server: r.server, tool: r.tool, digest: r.digest, pinned: r.pinned, blocked: r.blocked, findings, message };
-  await runtime.audit(r.what === 'changed' ? 'gateway.tool.changed' : 'gateway.tool.flagged', { agent: r.who.agent, session: r.who.session, data });
+  const findings = r.findings
+    .slice(0, 10)
+    .map((f) => ({
+      kind: f.kind,
+      severity: f.severity,
+      rule: f.rule,
+      location: f.location,
+      message: f.message,
+      excerpt: f.evidence,
+    }));
+  const data = {
+    server: r.server,
+    tool: r.tool,
+    digest: r.digest,
+    pinned: r.pinned,
+    blocked: r.blocked,
+    findings,
+    message,
+  };
+  await runtime.audit(r.what === 'changed' ? 'gateway.tool.changed' : 'gateway.tool.flagged', {
+    agent: r.who.agent,
+    session: r.who.session,
+    data,
+  });
 
   const severity = r.blocked ? 'high' : 'medium';
   const now = runtime.clock.now();
-  const evidence = { events: [], server: r.server, tool: r.tool, digest: r.digest, pinned: r.pinned, findings };
+  const evidence = {
+    events: [],
+    server: r.server,
+    tool: r.tool,
+    digest: r.digest,
+    pinned: r.pinned,
+    findings,
+  };
   const service = runtime.service<Partial<AlertService>>('alerts');
   if (service && typeof service.raise === 'function') {
     await Promise.resolve(
@@ -89,6 +117,14 @@ export async function reportFinding(runtime: Runtime, r: DefinitionReport): Prom
     status: 'open' as const,
   };
   await runtime.store.putDoc('alerts', alert.id, alert, 0);
-  await runtime.store.publish('warden_alerts', { type: 'alert.raised', id: alert.id, rule: alert.rule, severity, agent: alert.agent, session: alert.session, ts: now });
+  await runtime.store.publish('warden_alerts', {
+    type: 'alert.raised',
+    id: alert.id,
+    rule: alert.rule,
+    severity,
+    agent: alert.agent,
+    session: alert.session,
+    ts: now,
+  });
   await runtime.audit('alert', { agent: alert.agent, session: alert.session, data: alert });
 }

@@ -6,7 +6,12 @@
 import type { Decision } from '../core/types.js';
 
 /** A refusal as a CallToolResult. `redact` removes secrets (the ledger redactor and the gateway's stripper). */
-export function refusalResult(tool: string, decision: Decision, redact: (text: string) => string, lead?: string): Record<string, unknown> {
+export function refusalResult(
+  tool: string,
+  decision: Decision,
+  redact: (text: string) => string,
+  lead?: string,
+): Record<string, unknown> {
   const head =
     lead ??
     (decision.verdict === 'halt'
@@ -16,7 +21,10 @@ export function refusalResult(tool: string, decision: Decision, redact: (text: s
         : `Warden denied the call to ${tool}.`);
   const lines = [head];
   for (const r of decision.reasons) lines.push(`- ${r.message} [${r.control}, ${r.risk}]`);
-  if (decision.escalation) lines.push(`To get this done legitimately: ${decision.escalation.missing} (ask: ${decision.escalation.who.join(', ')}).`);
+  if (decision.escalation)
+    lines.push(
+      `To get this done legitimately: ${decision.escalation.missing} (ask: ${decision.escalation.who.join(', ')}).`,
+    );
   lines.push('Do not retry the same call unchanged; tell the user what was refused.');
   return { content: [{ type: 'text', text: redact(lines.join('\n')) }], isError: true };
 }

@@ -46,7 +46,12 @@ import { Upstream, type UpstreamSpec } from './upstream.js';
 export interface RouterSettings extends DefinitionPolicy {
   namespace: 'auto' | 'always';
   unknownTools: 'hide' | 'show';
-  approvals: { via: 'auto' | 'elicitation' | 'queue'; timeoutMs: number; progressIntervalMs: number; as?: string | undefined };
+  approvals: {
+    via: 'auto' | 'elicitation' | 'queue';
+    timeoutMs: number;
+    progressIntervalMs: number;
+    as?: string | undefined;
+  };
   maxTools: number;
   /** Requests one client may have in flight. */
   maxInFlight: number;
@@ -147,10 +152,18 @@ export class GatewayConnection {
     this.ups = opts.upstreams.map(
       (spec) =>
         new Upstream(spec, {
-          onRequest: (up, msg) => { this.fromUpstreamRequest(up, msg); },
-          onNotification: (up, msg) => { this.fromUpstreamNotification(up, msg); },
-          onRestarted: (up) => { this.upstreamRestarted(up); },
-          log: (t) => { this.log(t); },
+          onRequest: (up, msg) => {
+            this.fromUpstreamRequest(up, msg);
+          },
+          onNotification: (up, msg) => {
+            this.fromUpstreamNotification(up, msg);
+          },
+          onRestarted: (up) => {
+            this.upstreamRestarted(up);
+          },
+          log: (t) => {
+            this.log(t);
+          },
         }),
     );
     if (this.ups.length === 0) throw new TypeError('a gateway connection needs at least one upstream server');
@@ -174,10 +187,16 @@ export class GatewayConnection {
   /** Attaches the client transport and starts it. */
   async connect(client: Transport): Promise<void> {
     this.client = client;
-    client.onmessage = (message: unknown) => { this.fromClient(message); };
-    client.onerror = (error: Error) => { this.clientError(error); };
+    client.onmessage = (message: unknown) => {
+      this.fromClient(message);
+    };
+    client.onerror = (error: Error) => {
+      this.clientError(error);
+    };
     client.onclose = () => {
-      this.close().catch((e: unknown) => { this.log(`closing the connection failed: ${errorText(e)}`); });
+      this.close().catch((e: unknown) => {
+        this.log(`closing the connection failed: ${errorText(e)}`);
+      });
     };
     await client.start();
   }
@@ -192,14 +211,16 @@ export class GatewayConnection {
     } catch (error) {
       this.log(`internal error handling a client message: ${errorText(error)}`);
       const c = classify(message);
-      if (c.kind === 'request') this.sendClient(errorResponse(c.msg.id, RPC.internalError, 'internal error in the gateway'));
+      if (c.kind === 'request')
+        this.sendClient(errorResponse(c.msg.id, RPC.internalError, 'internal error in the gateway'));
     }
   }
 
   /** A pin was approved or forgotten elsewhere: re-judge at the next list and tell the client. */
   toolsChangedElsewhere(): void {
     this.tools.stale = true;
-    if (this.initState === 'yes' && !this.closed) this.sendClient(notification('notifications/tools/list_changed'));
+    if (this.initState === 'yes' && !this.closed)
+      this.sendClient(notification('notifications/tools/list_changed'));
   }
 
   /**
@@ -225,15 +246,21 @@ export class GatewayConnection {
   private dispatchClient(message: unknown, replayed = false): void {
     if (this.closed || (this.draining && !replayed)) return;
     const c = classify(message);
-    if (this.initState === 'initializing' && (c.kind === 'request' || c.kind === 'notification') && c.msg.method !== 'initialize') {
+    if (
+      this.initState === 'initializing' &&
+      (c.kind === 'request' || c.kind === 'notification') &&
+      c.msg.method !== 'initialize'
+    ) {
       // A client that does not wait for the initialize reply: hold its messages (bounded) and replay them after.
       if (this.early.length < MAX_EARLY) this.early.push(message);
-      else if (c.kind === 'request') this.sendClient(errorResponse(c.msg.id, RPC.invalidRequest, 'the session is still initializing'));
+      else if (c.kind === 'request')
+        this.sendClient(errorResponse(c.msg.id, RPC.invalidRequest, 'the session is still initializing'));
       return;
     }
     switch (c.kind) {
       case 'invalid':
-        if (c.answer) this.sendClient(errorResponse(c.id, RPC.invalidRequest, `invalid request: ${c.problem}`));
+        if (c.answer)
+          this.sendClient(errorResponse(c.id, RPC.invalidRequest, `invalid request: ${c.problem}`));
         else this.log(`dropped a malformed response from the client (${c.problem})`);
         return;
       case 'response':
@@ -249,22 +276,40 @@ export class GatewayConnection {
 
   private clientError(error: Error): void {
     const malformed = isMalformedMessageError(error);
-    if (malformed === 'parse') this.sendClient(errorResponse(undefined, RPC.parseError, 'parse error: the message is not JSON'));
-    else if (malformed === 'shape') this.sendClient(errorResponse(undefined, RPC.invalidRequest, 'invalid request: not a JSON-RPC 2.0 message'));
+    if (malformed === 'parse')
+      this.sendClient(errorResponse(undefined, RPC.parseError, 'parse error: the message is not JSON'));
+    else if (malformed === 'shape')
+      this.sendClient(
+        errorResponse(undefined, RPC.invalidRequest, 'invalid request: not a JSON-RPC 2.0 message'),
+      );
     else this.log(`client transport: ${error.message}`);
   }
 
   private clientRequest(msg: RpcRequest): void {
     if (this.inbound.has(msg.id)) {
-      this.sendClient(errorResponse(msg.id, RPC.invalidRequest, `request id ${JSON.stringify(msg.id)} is already in use by a request in flight`));
+      this.sendClient(
+        errorResponse(
+          msg.id,
+          RPC.invalidRequest,
+          `request id ${JSON.stringify(msg.id)} is already in use by a request in flight`,
+        ),
+      );
       return;
     }
     if (!CLIENT_METHODS.has(msg.method)) {
-      this.sendClient(errorResponse(msg.id, RPC.methodNotFound, `method not found: ${msg.method.slice(0, 100)}`));
+      this.sendClient(
+        errorResponse(msg.id, RPC.methodNotFound, `method not found: ${msg.method.slice(0, 100)}`),
+      );
       return;
     }
     if (this.inbound.size >= this.settings.maxInFlight) {
-      this.sendClient(errorResponse(msg.id, RPC.invalidRequest, `too many requests in flight (limit ${this.settings.maxInFlight})`));
+      this.sendClient(
+        errorResponse(
+          msg.id,
+          RPC.invalidRequest,
+          `too many requests in flight (limit ${this.settings.maxInFlight})`,
+        ),
+      );
       return;
     }
     if (msg.method === 'ping' && this.initState !== 'yes') {
@@ -272,7 +317,9 @@ export class GatewayConnection {
       return;
     }
     if (msg.method !== 'initialize' && this.initState !== 'yes') {
-      this.sendClient(errorResponse(msg.id, RPC.invalidRequest, 'the session is not initialized; send initialize first'));
+      this.sendClient(
+        errorResponse(msg.id, RPC.invalidRequest, 'the session is not initialized; send initialize first'),
+      );
       return;
     }
     const entry: Inbound = {
@@ -326,7 +373,8 @@ export class GatewayConnection {
         if (typeof id !== 'string' && typeof id !== 'number') return;
         const entry = this.inbound.get(id);
         if (!entry || entry.method === 'initialize') return;
-        const why = typeof params.reason === 'string' ? params.reason.slice(0, 500) : 'cancelled by the client';
+        const why =
+          typeof params.reason === 'string' ? params.reason.slice(0, 500) : 'cancelled by the client';
         this.cancelEntry(entry, why);
         return;
       }
@@ -341,7 +389,9 @@ export class GatewayConnection {
 
   private clientResponse(msg: RpcResponse): void {
     if (typeof msg.id !== 'number') {
-      this.log(`the client answered request ${JSON.stringify(msg.id)}, which the gateway never sent; dropped`);
+      this.log(
+        `the client answered request ${JSON.stringify(msg.id)}, which the gateway never sent; dropped`,
+      );
       return;
     }
     const out = this.outbound.get(msg.id);
@@ -354,9 +404,9 @@ export class GatewayConnection {
       out.resolve(msg);
       return;
     }
-    const reply: JSONRPCMessage = (msg.error
+    const reply: JSONRPCMessage = msg.error
       ? { jsonrpc: '2.0', id: out.upId, error: msg.error }
-      : { jsonrpc: '2.0', id: out.upId, result: msg.result ?? {} });
+      : { jsonrpc: '2.0', id: out.upId, result: msg.result ?? {} };
     out.up.reply(reply);
   }
 
@@ -374,7 +424,10 @@ export class GatewayConnection {
       return;
     }
     if (typeof params.protocolVersion !== 'string' || !isPlainObject(params.capabilities ?? {})) {
-      this.reply(entry, errorResponse(entry.id, RPC.invalidParams, 'initialize needs protocolVersion and capabilities'));
+      this.reply(
+        entry,
+        errorResponse(entry.id, RPC.invalidParams, 'initialize needs protocolVersion and capabilities'),
+      );
       return;
     }
     this.initState = 'initializing';
@@ -382,7 +435,9 @@ export class GatewayConnection {
     const upParams = withoutTasks(params);
     const replies = await Promise.all(this.ups.map((up) => up.initialize(upParams)));
     if (entry.cancelled || this.closed) return;
-    const ok = replies.filter((r): r is RpcResponse & { result: Record<string, unknown> } => r.result !== undefined);
+    const ok = replies.filter(
+      (r): r is RpcResponse & { result: Record<string, unknown> } => r.result !== undefined,
+    );
     if (ok.length === 0) {
       this.initState = 'no';
       queueMicrotask(() => {
@@ -396,7 +451,8 @@ export class GatewayConnection {
       if (r.error) this.log(`upstream ${this.ups[i]?.name ?? '?'} failed to initialize: ${r.error.message}`);
     });
     this.openSession();
-    const result = this.ups.length === 1 && ok[0] ? withoutTasks(ok[0].result) : this.mergeInit(ok.map((r) => r.result));
+    const result =
+      this.ups.length === 1 && ok[0] ? withoutTasks(ok[0].result) : this.mergeInit(ok.map((r) => r.result));
     this.initState = 'yes';
     this.reply(entry, resultResponse(entry.id, this.opts.secrets.value(result)));
     this.replayEarly();
@@ -417,16 +473,25 @@ export class GatewayConnection {
   private openSession(): void {
     const sid = this.opts.sessionId ?? this.client?.sessionId ?? randomUUID();
     this.sessionId = sid;
-    this.session = this.warden.session({ agent: this.agent, session: sid, ...(this.opts.user === undefined ? {} : { user: this.opts.user }) });
+    this.session = this.warden.session({
+      agent: this.agent,
+      session: sid,
+      ...(this.opts.user === undefined ? {} : { user: this.opts.user }),
+    });
     attachGatewaySlot(this.session.state, {
-      statusOf: (server, tool) => (server === undefined ? undefined : this.tools.byServer(server, tool)?.status),
+      statusOf: (server, tool) =>
+        server === undefined ? undefined : this.tools.byServer(server, tool)?.status,
     });
     const signal = this.session.signal;
-    const onKill = () => { this.killed(signal.reason); };
+    const onKill = () => {
+      this.killed(signal.reason);
+    };
     if (signal.aborted) onKill();
     else {
       signal.addEventListener('abort', onKill, { once: true });
-      this.killListener = () => { signal.removeEventListener('abort', onKill); };
+      this.killListener = () => {
+        signal.removeEventListener('abort', onKill);
+      };
     }
   }
 
@@ -441,20 +506,30 @@ export class GatewayConnection {
   }
 
   private mergeInit(results: Record<string, unknown>[]): Record<string, unknown> {
-    const versions = results.map((r) => (typeof r.protocolVersion === 'string' ? r.protocolVersion : '')).filter(Boolean);
-    const requested = typeof this.clientInit.protocolVersion === 'string' ? this.clientInit.protocolVersion : '';
-    const protocolVersion = versions.every((v) => v === versions[0]) ? (versions[0] ?? requested) : [...versions].sort()[0];
+    const versions = results
+      .map((r) => (typeof r.protocolVersion === 'string' ? r.protocolVersion : ''))
+      .filter(Boolean);
+    const requested =
+      typeof this.clientInit.protocolVersion === 'string' ? this.clientInit.protocolVersion : '';
+    const protocolVersion = versions.every((v) => v === versions[0])
+      ? (versions[0] ?? requested)
+      : [...versions].sort()[0];
     const capabilities: Record<string, unknown> = {};
     for (const r of results) {
       const caps = isPlainObject(r.capabilities) ? r.capabilities : {};
       for (const [k, v] of Object.entries(caps)) {
         if (k === 'tasks') continue;
         const prev = capabilities[k];
-        capabilities[k] = isPlainObject(prev) && isPlainObject(v) ? mergeFlags(prev, v) : isPlainObject(v) ? { ...v } : v;
+        capabilities[k] =
+          isPlainObject(prev) && isPlainObject(v) ? mergeFlags(prev, v) : isPlainObject(v) ? { ...v } : v;
       }
     }
     const instructions = results
-      .map((r, i) => (typeof r.instructions === 'string' && r.instructions ? `[${this.ups[i]?.name ?? i}] ${r.instructions}` : ''))
+      .map((r, i) =>
+        typeof r.instructions === 'string' && r.instructions
+          ? `[${this.ups[i]?.name ?? i}] ${r.instructions}`
+          : '',
+      )
       .filter(Boolean)
       .join('\n\n');
     const info = this.opts.serverInfo ?? { name: 'warden-gateway', version: '0' };
@@ -480,7 +555,12 @@ export class GatewayConnection {
       if (entry.forwarded) entry.forwarded.up.cancel(entry.forwarded.id, 'the client disconnected');
     }
     for (const out of this.outbound.values()) {
-      if (out.kind === 'own') out.resolve({ jsonrpc: '2.0', id: 0, error: { code: RPC.connectionClosed, message: 'the client disconnected' } });
+      if (out.kind === 'own')
+        out.resolve({
+          jsonrpc: '2.0',
+          id: 0,
+          error: { code: RPC.connectionClosed, message: 'the client disconnected' },
+        });
     }
     this.outbound.clear();
     // Handlers finish their ledger records (a cancelled call is recorded as an error) before the upstreams go.
@@ -505,7 +585,13 @@ export class GatewayConnection {
 
   private fromUpstreamRequest(up: Upstream, msg: RpcRequest): void {
     if (!SERVER_METHODS.has(msg.method) || this.closed) {
-      up.reply(errorResponse(msg.id, RPC.methodNotFound, `method not found through the gateway: ${msg.method.slice(0, 100)}`));
+      up.reply(
+        errorResponse(
+          msg.id,
+          RPC.methodNotFound,
+          `method not found through the gateway: ${msg.method.slice(0, 100)}`,
+        ),
+      );
       return;
     }
     const cid = this.nextClientId++;
@@ -519,7 +605,8 @@ export class GatewayConnection {
     switch (msg.method) {
       case 'notifications/progress': {
         const token = params?.progressToken;
-        const owner = typeof token === 'string' || typeof token === 'number' ? this.progressOwner.get(token) : undefined;
+        const owner =
+          typeof token === 'string' || typeof token === 'number' ? this.progressOwner.get(token) : undefined;
         // Progress for a token the client never issued is dropped: it cannot be related to anything.
         if (owner === undefined) return;
         this.sendClient(notification(msg.method, this.opts.secrets.value(params)), owner);
@@ -566,7 +653,12 @@ export class GatewayConnection {
   }
 
   /** Forwards a request to one server and its reply back, with ids remapped and secrets stripped. */
-  private async forward(entry: Inbound, up: Upstream, method: string, params: Record<string, unknown> | undefined): Promise<RpcResponse> {
+  private async forward(
+    entry: Inbound,
+    up: Upstream,
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ): Promise<RpcResponse> {
     const call = up.call(method, params);
     entry.forwarded = { up, id: call.id };
     const reply = await call.response;
@@ -575,7 +667,16 @@ export class GatewayConnection {
   }
 
   private replyWith(entry: Inbound, reply: RpcResponse): void {
-    if (reply.error) this.reply(entry, errorResponse(entry.id, reply.error.code, this.opts.secrets.text(reply.error.message), this.opts.secrets.value(reply.error.data)));
+    if (reply.error)
+      this.reply(
+        entry,
+        errorResponse(
+          entry.id,
+          reply.error.code,
+          this.opts.secrets.text(reply.error.message),
+          this.opts.secrets.value(reply.error.data),
+        ),
+      );
     else this.reply(entry, resultResponse(entry.id, this.opts.secrets.value(reply.result ?? {})));
   }
 
@@ -595,7 +696,8 @@ export class GatewayConnection {
         this.reply(entry, resultResponse(entry.id, {}));
         return;
       case 'logging/setLevel':
-        for (const up of this.ups.filter((u) => this.has(u, 'logging'))) void up.call('logging/setLevel', params).response;
+        for (const up of this.ups.filter((u) => this.has(u, 'logging')))
+          void up.call('logging/setLevel', params).response;
         this.reply(entry, resultResponse(entry.id, {}));
         return;
       case 'prompts/list': {
@@ -610,17 +712,30 @@ export class GatewayConnection {
       }
       case 'resources/list':
         await this.buildContent();
-        this.reply(entry, resultResponse(entry.id, this.opts.secrets.value({ resources: this.resourceList })));
+        this.reply(
+          entry,
+          resultResponse(entry.id, this.opts.secrets.value({ resources: this.resourceList })),
+        );
         return;
       case 'resources/templates/list':
         await this.buildContent();
-        this.reply(entry, resultResponse(entry.id, this.opts.secrets.value({ resourceTemplates: this.templateList })));
+        this.reply(
+          entry,
+          resultResponse(entry.id, this.opts.secrets.value({ resourceTemplates: this.templateList })),
+        );
         return;
       case 'prompts/get': {
         await this.buildContent();
         const p = typeof params.name === 'string' ? this.content.prompts.get(params.name) : undefined;
         if (!p) {
-          this.reply(entry, errorResponse(entry.id, RPC.invalidParams, `unknown prompt ${JSON.stringify(String(params.name)).slice(0, 120)}`));
+          this.reply(
+            entry,
+            errorResponse(
+              entry.id,
+              RPC.invalidParams,
+              `unknown prompt ${JSON.stringify(String(params.name)).slice(0, 120)}`,
+            ),
+          );
           return;
         }
         this.replyWith(entry, await this.forward(entry, p.up, 'prompts/get', { ...params, name: p.name }));
@@ -645,7 +760,10 @@ export class GatewayConnection {
             this.reply(entry, errorResponse(entry.id, RPC.invalidParams, 'unknown prompt'));
             return;
           }
-          this.replyWith(entry, await this.forward(entry, p.up, msg.method, { ...params, ref: { ...ref, name: p.name } }));
+          this.replyWith(
+            entry,
+            await this.forward(entry, p.up, msg.method, { ...params, ref: { ...ref, name: p.name } }),
+          );
           return;
         }
         const up = await this.routeResource(ref.uri);
@@ -771,12 +889,17 @@ export class GatewayConnection {
     await Promise.all(
       this.ups.map(async (up) => {
         if (!this.has(up, 'tools') && up.initResult !== undefined) return;
-        const items = (await this.listAll(up, 'tools/list', 'tools')).filter((t) => typeof t.name === 'string' && t.name.length > 0);
+        const items = (await this.listAll(up, 'tools/list', 'tools')).filter(
+          (t) => typeof t.name === 'string' && t.name.length > 0,
+        );
         raw.set(up.name, items);
         lists.set(up.name, items as unknown as ToolDefinition[]);
       }),
     );
-    const statuses = await reviewDefinitions(this.warden.runtime, lists, this.settings, { agent: this.agent, session: this.sessionId ?? '' });
+    const statuses = await reviewDefinitions(this.warden.runtime, lists, this.settings, {
+      agent: this.agent,
+      session: this.sessionId ?? '',
+    });
     const granted = grantCheck(this.warden.runtime.service('actions'), this.agent);
     const filter = {
       policy: this.warden.policy,
@@ -795,7 +918,8 @@ export class GatewayConnection {
       }
     }
     const { dropped } = this.tools.replace(entries, this.settings.namespace);
-    if (dropped.length > 0) this.log(`tools not exposed because their names collide even when namespaced: ${dropped.join(', ')}`);
+    if (dropped.length > 0)
+      this.log(`tools not exposed because their names collide even when namespaced: ${dropped.join(', ')}`);
   }
 
   private async toolsList(entry: Inbound): Promise<void> {
@@ -807,12 +931,15 @@ export class GatewayConnection {
     this.reply(entry, resultResponse(entry.id, this.opts.secrets.value({ tools })));
   }
 
+  /**
+   * The tier passed with a result. Tiers only go down from the tool's own (declared, or 2 when authoritative,
+   * else 3): an `openWorldHint` tool whose config gives no tier is tier 3, and the server's `tier` is a ceiling.
+   */
   private tierFor(t: ToolEntry): Tier | undefined {
     const cfg = this.warden.policy.tool(t.name, t.server);
-    if (cfg?.tier !== undefined || cfg?.authoritative) return undefined;
     const annotations = isPlainObject(t.def.annotations) ? t.def.annotations : {};
-    if (annotations.openWorldHint === true) return 3;
-    return t.up.spec.tier;
+    const openWorld = annotations.openWorldHint === true && cfg?.tier === undefined && !cfg?.authoritative;
+    return openWorld ? 3 : t.up.spec.tier;
   }
 
   private async toolsCall(entry: Inbound, params: Record<string, unknown>): Promise<void> {
@@ -832,7 +959,14 @@ export class GatewayConnection {
       return;
     }
     if (params.task !== undefined) {
-      this.reply(entry, errorResponse(entry.id, RPC.invalidParams, 'task-augmented tool calls are not supported through the Warden gateway'));
+      this.reply(
+        entry,
+        errorResponse(
+          entry.id,
+          RPC.invalidParams,
+          'task-augmented tool calls are not supported through the Warden gateway',
+        ),
+      );
       return;
     }
     if (this.tools.stale || !this.tools.built) {
@@ -844,7 +978,8 @@ export class GatewayConnection {
     }
     const target = this.tools.resolve(name);
     const meta = isPlainObject(params._meta) ? params._meta : {};
-    const rationale = typeof meta['agent-warden/rationale'] === 'string' ? meta['agent-warden/rationale'] : undefined;
+    const rationale =
+      typeof meta['agent-warden/rationale'] === 'string' ? meta['agent-warden/rationale'] : undefined;
     const server = target?.server ?? this.single?.name;
     const call: ToolCall = {
       tool: target?.name ?? name,
@@ -870,15 +1005,25 @@ export class GatewayConnection {
           progressIntervalMs: this.settings.approvals.progressIntervalMs,
           signal: anySignal(entry.abort.signal, session.signal),
           elicit: (p, signal) => this.askClient('elicitation/create', p, entry.id, signal),
-          progress: (message) => { this.progressTo(entry, message); },
-          log: (t) => { this.log(t); },
+          progress: (message) => {
+            this.progressTo(entry, message);
+          },
+          log: (t) => {
+            this.log(t);
+          },
         },
         call,
         decision,
       );
       if (entry.cancelled) return;
       if (outcome.verdict === 'refused') {
-        this.reply(entry, resultResponse(entry.id, plainRefusal(`The call to ${name} did not run: ${outcome.message}.`, redact)));
+        this.reply(
+          entry,
+          resultResponse(
+            entry.id,
+            plainRefusal(`The call to ${name} did not run: ${outcome.message}.`, redact),
+          ),
+        );
         return;
       }
       // Re-submit the exact call: the pipeline redeems the granted approval once, for these arguments only.
@@ -889,7 +1034,11 @@ export class GatewayConnection {
       // The pipeline has no gateway stage (a custom extension list): the gateway still refuses.
       const reasons = statusReasons(target.server, target.name, target.status);
       decision = { ...decision, verdict: 'deny', reasons };
-      await this.warden.runtime.audit('gateway.call.blocked', { agent: this.agent, session: this.sessionId ?? null, data: { server: target.server, tool: target.name, reasons } });
+      await this.warden.runtime.audit('gateway.call.blocked', {
+        agent: this.agent,
+        session: this.sessionId ?? null,
+        data: { server: target.server, tool: target.name, reasons },
+      });
     }
     if (decision.verdict !== 'allow') {
       this.reply(entry, resultResponse(entry.id, refusalResult(name, decision, redact)));
@@ -897,14 +1046,29 @@ export class GatewayConnection {
     }
     if (!target) {
       await session.record(call, { error: 'no upstream server offers this tool' }, { isError: true });
-      this.reply(entry, resultResponse(entry.id, plainRefusal(`No server behind the gateway offers a tool named ${name}.`, redact)));
+      this.reply(
+        entry,
+        resultResponse(
+          entry.id,
+          plainRefusal(`No server behind the gateway offers a tool named ${name}.`, redact),
+        ),
+      );
       return;
     }
     const upParams: Record<string, unknown> = { ...params, name: target.name };
     const reply = await this.forward(entry, target.up, 'tools/call', upParams);
     if (session.signal.aborted && !entry.cancelled) {
       await session.record(call, { error: 'halted by a kill switch while running' }, { isError: true });
-      this.reply(entry, resultResponse(entry.id, plainRefusal(`Warden halted the call to ${name}: a kill switch engaged while it ran, and the server was told to stop.`, redact)));
+      this.reply(
+        entry,
+        resultResponse(
+          entry.id,
+          plainRefusal(
+            `Warden halted the call to ${name}: a kill switch engaged while it ran, and the server was told to stop.`,
+            redact,
+          ),
+        ),
+      );
       return;
     }
     if (reply.error || !reply.result) {
@@ -915,12 +1079,18 @@ export class GatewayConnection {
     }
     const result = reply.result;
     const tier = this.tierFor(target);
-    const recorded = await session.record(call, result, { isError: result.isError === true, ...(tier === undefined ? {} : { tier }) });
+    const recorded = await session.record(call, result, {
+      isError: result.isError === true,
+      ...(tier === undefined ? {} : { tier }),
+    });
     if (entry.cancelled) return;
     if (recorded.verdict !== 'allow') {
       this.reply(
         entry,
-        resultResponse(entry.id, refusalResult(name, recorded, redact, `The call to ${name} ran, but Warden withheld its result.`)),
+        resultResponse(
+          entry.id,
+          refusalResult(name, recorded, redact, `The call to ${name} ran, but Warden withheld its result.`),
+        ),
       );
       return;
     }
@@ -939,7 +1109,12 @@ export class GatewayConnection {
     }
     const up = await this.routeResource(uri);
     if (!up) {
-      this.reply(entry, errorResponse(entry.id, RPC.resourceNotFound, 'no server behind the gateway offers this resource', { uri }));
+      this.reply(
+        entry,
+        errorResponse(entry.id, RPC.resourceNotFound, 'no server behind the gateway offers this resource', {
+          uri,
+        }),
+      );
       return;
     }
     const reply = await this.forward(entry, up, 'resources/read', params);
@@ -964,10 +1139,22 @@ export class GatewayConnection {
       if (entry.cancelled) return;
       if (d.verdict !== 'allow') {
         const why = d.reasons.map((r) => `${r.message} [${r.control}]`).join('; ');
-        this.reply(entry, errorResponse(entry.id, RPC.withheld, this.opts.secrets.text(this.warden.runtime.redactor.text(`Warden withheld this resource: ${why}`)), { uri }));
+        this.reply(
+          entry,
+          errorResponse(
+            entry.id,
+            RPC.withheld,
+            this.opts.secrets.text(
+              this.warden.runtime.redactor.text(`Warden withheld this resource: ${why}`),
+            ),
+            { uri },
+          ),
+        );
         return;
       }
-      out.push(d.content !== undefined && typeof item.text === 'string' ? { ...item, text: d.content } : item);
+      out.push(
+        d.content !== undefined && typeof item.text === 'string' ? { ...item, text: d.content } : item,
+      );
     }
     this.reply(entry, resultResponse(entry.id, this.opts.secrets.value({ ...reply.result, contents: out })));
   }
@@ -978,7 +1165,8 @@ export class GatewayConnection {
     const current = this.inbound.get(entry.id);
     if (current === entry) {
       this.inbound.delete(entry.id);
-      if (entry.progressToken !== undefined && this.progressOwner.get(entry.progressToken) === entry.id) this.progressOwner.delete(entry.progressToken);
+      if (entry.progressToken !== undefined && this.progressOwner.get(entry.progressToken) === entry.id)
+        this.progressOwner.delete(entry.progressToken);
     }
     if (entry.cancelled || this.closed) return;
     this.sendClient(message);
@@ -989,14 +1177,21 @@ export class GatewayConnection {
     if (!c || this.closed) return;
     try {
       const p = relatedRequestId === undefined ? c.send(message) : c.send(message, { relatedRequestId });
-      p.catch((error: unknown) => { this.log(`could not send to the client: ${errorText(error)}`); });
+      p.catch((error: unknown) => {
+        this.log(`could not send to the client: ${errorText(error)}`);
+      });
     } catch (error) {
       this.log(`could not send to the client: ${errorText(error)}`);
     }
   }
 
   /** Sends a request of the gateway's own to the client (elicitation) and waits for the reply. */
-  private askClient(method: string, params: Record<string, unknown>, related: RequestId, signal: AbortSignal): Promise<RpcResponse> {
+  private askClient(
+    method: string,
+    params: Record<string, unknown>,
+    related: RequestId,
+    signal: AbortSignal,
+  ): Promise<RpcResponse> {
     const cid = this.nextClientId++;
     return new Promise<RpcResponse>((resolve) => {
       const done = (r: RpcResponse) => {
@@ -1004,7 +1199,10 @@ export class GatewayConnection {
         resolve(r);
       };
       const onAbort = () => {
-        if (this.outbound.delete(cid)) this.sendClient(notification('notifications/cancelled', { requestId: cid, reason: 'no longer needed' }));
+        if (this.outbound.delete(cid))
+          this.sendClient(
+            notification('notifications/cancelled', { requestId: cid, reason: 'no longer needed' }),
+          );
         done({ jsonrpc: '2.0', id: cid, error: { code: RPC.requestTimeout, message: 'cancelled' } });
       };
       if (signal.aborted) {
@@ -1021,7 +1219,14 @@ export class GatewayConnection {
 
   private progressTo(entry: Inbound, message: string): void {
     if (entry.progressToken === undefined) return;
-    this.sendClient(notification('notifications/progress', { progressToken: entry.progressToken, progress: ++this.progressCount, message }), entry.id);
+    this.sendClient(
+      notification('notifications/progress', {
+        progressToken: entry.progressToken,
+        progress: ++this.progressCount,
+        message,
+      }),
+      entry.id,
+    );
   }
 }
 
@@ -1037,7 +1242,8 @@ function withoutTasks(obj: Record<string, unknown>): Record<string, unknown> {
 
 function mergeFlags(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = typeof v === 'boolean' && typeof out[k] === 'boolean' ? (out[k]) || v : (out[k] ?? v);
+  for (const [k, v] of Object.entries(b))
+    out[k] = typeof v === 'boolean' && typeof out[k] === 'boolean' ? out[k] || v : (out[k] ?? v);
   return out;
 }
 

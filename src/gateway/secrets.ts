@@ -21,15 +21,24 @@ export interface ResolvedValue {
 }
 
 /** Resolves one configured value. Throws a `WardenError` naming the missing variable or document. */
-export async function resolveValue(ref: SecretValue, where: string, env: NodeJS.ProcessEnv, store: Store | undefined): Promise<ResolvedValue> {
+export async function resolveValue(
+  ref: SecretValue,
+  where: string,
+  env: NodeJS.ProcessEnv,
+  store: Store | undefined,
+): Promise<ResolvedValue> {
   if (typeof ref === 'string') return { value: ref, secret: false };
   const prefix = ref.prefix ?? '';
   if ('fromEnv' in ref) {
     const v = env[ref.fromEnv];
     if (v === undefined || v === '') {
-      throw new WardenError('CONFIG_INVALID', `${where} takes its value from the environment variable ${ref.fromEnv}, which is not set`, {
-        hint: `export ${ref.fromEnv} in the environment that starts the gateway (the MCP client's config for a stdio gateway)`,
-      });
+      throw new WardenError(
+        'CONFIG_INVALID',
+        `${where} takes its value from the environment variable ${ref.fromEnv}, which is not set`,
+        {
+          hint: `export ${ref.fromEnv} in the environment that starts the gateway (the MCP client's config for a stdio gateway)`,
+        },
+      );
     }
     return { value: prefix + v, secret: true };
   }
@@ -37,7 +46,10 @@ export async function resolveValue(ref: SecretValue, where: string, env: NodeJS.
   const doc = await store.getDoc<{ value?: unknown }>(SECRET_COLLECTION, ref.fromStore);
   const v = doc?.body?.value;
   if (typeof v !== 'string' || v === '') {
-    throw new WardenError('CONFIG_INVALID', `${where} takes its value from store document ${SECRET_COLLECTION}/${ref.fromStore}, which is missing or has no string \`value\``);
+    throw new WardenError(
+      'CONFIG_INVALID',
+      `${where} takes its value from store document ${SECRET_COLLECTION}/${ref.fromStore}, which is missing or has no string \`value\``,
+    );
   }
   return { value: prefix + v, secret: true };
 }
@@ -57,7 +69,8 @@ export async function resolveValues(
     if (r.secret) {
       if (r.value.length >= MIN_SECRET_LENGTH) secrets.add(r.value);
       // A prefixed value (`Bearer x`) leaks the raw secret too: strip that as well.
-      const raw = typeof ref === 'string' ? undefined : ref.prefix ? r.value.slice(ref.prefix.length) : undefined;
+      const raw =
+        typeof ref === 'string' ? undefined : ref.prefix ? r.value.slice(ref.prefix.length) : undefined;
       if (raw !== undefined && raw.length >= MIN_SECRET_LENGTH) secrets.add(raw);
     }
   }
@@ -72,7 +85,9 @@ export class SecretStripper {
   private literals: string[];
 
   constructor(literals: Iterable<string> = []) {
-    this.literals = [...new Set(literals)].filter((l) => l.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+    this.literals = [...new Set(literals)]
+      .filter((l) => l.length >= MIN_SECRET_LENGTH)
+      .sort((a, b) => b.length - a.length);
   }
 
   /** Whether there is anything to strip. */

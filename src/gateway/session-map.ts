@@ -6,41 +6,31 @@
  */
 import type { GatewayConnection } from './router.js';
 
-/** Live connections, for the HTTP listener and for shutdown. */
+/** Live connections, for shutdown and for telling every client about pin approvals. */
 export class SessionMap {
-  private readonly byId = new Map<string, GatewayConnection>();
-  private readonly anonymous = new Set<GatewayConnection>();
+  private readonly live = new Set<GatewayConnection>();
 
   /** Number of live connections. */
   get size(): number {
-    return this.byId.size + this.anonymous.size;
+    return this.live.size;
   }
 
-  /** Tracks a connection that has no session id yet (HTTP before initialize, or stdio). */
+  /** Tracks a connection until it closes. */
   add(conn: GatewayConnection): void {
-    this.anonymous.add(conn);
-    conn.onClose(() => { this.remove(conn); });
+    this.live.add(conn);
+    conn.onClose(() => {
+      this.live.delete(conn);
+    });
   }
 
-  /** Gives a tracked connection its session id. */
-  name(id: string, conn: GatewayConnection): void {
-    this.anonymous.delete(conn);
-    this.byId.set(id, conn);
-  }
-
-  /** The connection of a session. */
-  get(id: string): GatewayConnection | undefined {
-    return this.byId.get(id);
-  }
-
-  /** Forgets a connection (it closed). */
-  remove(conn: GatewayConnection): void {
-    this.anonymous.delete(conn);
-    for (const [id, c] of this.byId) if (c === conn) this.byId.delete(id);
+  /** The connection whose Warden session has this id (the MCP session id over HTTP). */
+  get(sessionId: string): GatewayConnection | undefined {
+    for (const c of this.live) if (c.wardenSession?.id === sessionId) return c;
+    return undefined;
   }
 
   /** Every live connection. */
   all(): GatewayConnection[] {
-    return [...this.byId.values(), ...this.anonymous];
+    return [...this.live];
   }
 }

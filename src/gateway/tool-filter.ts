@@ -34,7 +34,12 @@ export interface FilterContext {
 }
 
 /** Decides whether one tool is listed. */
-export function hiddenBecause(ctx: FilterContext, server: string, tool: string, status: DefinitionStatus | undefined): HiddenBecause {
+export function hiddenBecause(
+  ctx: FilterContext,
+  server: string,
+  tool: string,
+  status: DefinitionStatus | undefined,
+): HiddenBecause {
   if (ctx.policy.agent(ctx.agent) === undefined) return 'unknown-agent';
   if (isBlocked(status)) return 'definition';
   const config: ToolConfig | undefined = ctx.policy.tool(tool, server);
@@ -46,7 +51,14 @@ export function hiddenBecause(ctx: FilterContext, server: string, tool: string, 
 
 /** The shape of the actions module's grant matcher that the filter reads (see `actions` service). */
 interface GrantView {
-  forAgent(agent: string): { grants: readonly unknown[]; byTool: ReadonlyMap<ToolConfig, { allow: readonly { server: string | undefined }[] }> } | undefined;
+  forAgent(
+    agent: string,
+  ):
+    | {
+        grants: readonly unknown[];
+        byTool: ReadonlyMap<ToolConfig, { allow: readonly { server: string | undefined }[] }>;
+      }
+    | undefined;
 }
 
 /** A `granted` check over the actions module's compiled grants, or undefined when it does not run. */

@@ -97,7 +97,8 @@ export function isolatingFetch(base: typeof fetch = fetch): typeof fetch {
     const linked = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
-          const chunk = (await reader.read()) as { done: true; value?: undefined } | { done: false; value: Uint8Array };
+          const chunk = (await reader.read()) as
+            { done: true; value?: undefined } | { done: false; value: Uint8Array };
           if (chunk.done) {
             release();
             controller.close();
@@ -123,12 +124,21 @@ export function httpUpstream(options: HttpUpstreamOptions): () => Transport {
       requestInit: { headers: options.headers },
       fetch: isolatingFetch(),
       redirectPolicy: 'same-origin',
-      reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 500, maxReconnectionDelay: 5_000, reconnectionDelayGrowFactor: 1.5 },
+      reconnectionOptions: {
+        maxRetries: 2,
+        initialReconnectionDelay: 500,
+        maxReconnectionDelay: 5_000,
+        reconnectionDelayGrowFactor: 1.5,
+      },
     });
 }
 
 /** The client side of a stdio gateway: protocol messages on `stdout`, nothing else. */
-export function stdioClientSide(options: { stdin: Readable; stdout: Writable; maxMessageBytes: number }): Transport {
+export function stdioClientSide(options: {
+  stdin: Readable;
+  stdout: Writable;
+  maxMessageBytes: number;
+}): Transport {
   return new StdioServerTransport(options.stdin, options.stdout, { maxBufferSize: options.maxMessageBytes });
 }
 

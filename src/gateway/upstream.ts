@@ -105,7 +105,11 @@ export class Upstream {
       await this.open();
     } catch (error) {
       this.state = 'down';
-      return this.fail(0, RPC.connectionClosed, `upstream ${this.name} could not be started: ${errorText(error)}`);
+      return this.fail(
+        0,
+        RPC.connectionClosed,
+        `upstream ${this.name} could not be started: ${errorText(error)}`,
+      );
     }
     const reply = await this.handshake();
     if (reply.error) this.state = 'down';
@@ -113,14 +117,20 @@ export class Upstream {
   }
 
   /** Sends a request. The reply always resolves: an exit, a timeout or a cancellation become error replies. */
-  call(method: string, params: Record<string, unknown> | undefined, options: { timeoutMs?: number } = {}): UpstreamCall {
+  call(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: { timeoutMs?: number } = {},
+  ): UpstreamCall {
     const id = this.nextId++;
     let resolve!: (r: RpcResponse) => void;
     const response = new Promise<RpcResponse>((r) => (resolve = r));
     const entry: Pending = { method, resolve, timer: undefined, sent: false };
     this.pending.set(id, entry);
     const timeoutMs = options.timeoutMs ?? this.spec.timeoutMs;
-    entry.timer = setTimeout(() => { this.timeout(id, timeoutMs); }, timeoutMs);
+    entry.timer = setTimeout(() => {
+      this.timeout(id, timeoutMs);
+    }, timeoutMs);
     entry.timer.unref?.();
     const handle = {
       id,
@@ -135,7 +145,9 @@ export class Upstream {
         () => {
           if (this.pending.get(id) === entry) this.write(id, entry, method, params);
         },
-        (error: unknown) => { this.settle(id, this.fail(id, RPC.connectionClosed, errorText(error))); },
+        (error: unknown) => {
+          this.settle(id, this.fail(id, RPC.connectionClosed, errorText(error)));
+        },
       );
     }
     return handle;
@@ -145,7 +157,8 @@ export class Upstream {
   cancel(id: number, reason: string): void {
     const entry = this.pending.get(id);
     if (!entry) return;
-    if (entry.sent && this.state === 'ready') this.notify('notifications/cancelled', { requestId: id, reason });
+    if (entry.sent && this.state === 'ready')
+      this.notify('notifications/cancelled', { requestId: id, reason });
     this.settle(id, this.fail(id, RPC.requestTimeout, `request cancelled: ${reason}`));
   }
 
@@ -177,7 +190,8 @@ export class Upstream {
     if (!this.initParams) throw new Error(`upstream ${this.name} is not initialized`);
     if (this.starting) return this.starting;
     const now = Date.now();
-    while (this.crashes.length > 0 && (this.crashes[0] ?? 0) < now - this.spec.restart.windowMs) this.crashes.shift();
+    while (this.crashes.length > 0 && (this.crashes[0] ?? 0) < now - this.spec.restart.windowMs)
+      this.crashes.shift();
     if (this.spec.kind === 'stdio' && this.crashes.length > this.spec.restart.maxRestarts) {
       throw new Error(
         `upstream ${this.name} is down (${this.lastExit}); it crashed ${this.crashes.length} times within ${this.spec.restart.windowMs} ms, so it is not restarted`,
@@ -197,7 +211,11 @@ export class Upstream {
     if (this.starting) return this.starting;
     this.state = 'starting';
     const gen = ++this.generation;
+    const previous = this.transport;
+    this.transport = undefined;
     const run = async () => {
+      // A transport left from a failed attempt is closed first (a stdio server would otherwise linger).
+      if (previous) await previous.close().catch(() => undefined);
       const transport = await this.spec.connect();
       transport.onmessage = (message: unknown) => {
         if (gen === this.generation) this.receive(message);
@@ -224,7 +242,9 @@ export class Upstream {
     const response = new Promise<RpcResponse>((r) => (resolve = r));
     const entry: Pending = { method: 'initialize', resolve, timer: undefined, sent: false };
     this.pending.set(id, entry);
-    entry.timer = setTimeout(() => { this.timeout(id, this.spec.timeoutMs); }, this.spec.timeoutMs);
+    entry.timer = setTimeout(() => {
+      this.timeout(id, this.spec.timeoutMs);
+    }, this.spec.timeoutMs);
     entry.timer.unref?.();
     entry.sent = true;
     this.sendRaw(request(id, 'initialize', this.initParams));
@@ -239,7 +259,12 @@ export class Upstream {
     return reply;
   }
 
-  private write(id: number, entry: Pending, method: string, params: Record<string, unknown> | undefined): void {
+  private write(
+    id: number,
+    entry: Pending,
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ): void {
     entry.sent = true;
     const t = this.transport;
     if (!t) {
@@ -247,7 +272,14 @@ export class Upstream {
       return;
     }
     t.send(request(id, method, params)).catch((error: unknown) => {
-      this.settle(id, this.fail(id, RPC.connectionClosed, `upstream ${this.name} could not be reached: ${errorText(error)}`));
+      this.settle(
+        id,
+        this.fail(
+          id,
+          RPC.connectionClosed,
+          `upstream ${this.name} could not be reached: ${errorText(error)}`,
+        ),
+      );
     });
   }
 
@@ -255,7 +287,9 @@ export class Upstream {
     const t = this.transport;
     if (!t) return;
     try {
-      t.send(message).catch((error: unknown) => { this.events.log(`upstream ${this.name}: send failed: ${errorText(error)}`); });
+      t.send(message).catch((error: unknown) => {
+        this.events.log(`upstream ${this.name}: send failed: ${errorText(error)}`);
+      });
     } catch (error) {
       this.events.log(`upstream ${this.name}: send failed: ${errorText(error)}`);
     }
@@ -267,7 +301,9 @@ export class Upstream {
       case 'response': {
         const id = c.msg.id;
         if (typeof id !== 'number') {
-          this.events.log(`upstream ${this.name} answered a request id it was never sent (${JSON.stringify(id)}); dropped`);
+          this.events.log(
+            `upstream ${this.name} answered a request id it was never sent (${JSON.stringify(id)}); dropped`,
+          );
           return;
         }
         if (!this.pending.has(id)) {
@@ -285,7 +321,8 @@ export class Upstream {
         return;
       case 'invalid':
         this.events.log(`upstream ${this.name} sent an invalid message (${c.problem}); dropped`);
-        if (c.answer && c.id !== undefined) this.sendRaw({ jsonrpc: '2.0', id: c.id, error: { code: RPC.invalidRequest, message: c.problem } });
+        if (c.answer && c.id !== undefined)
+          this.sendRaw({ jsonrpc: '2.0', id: c.id, error: { code: RPC.invalidRequest, message: c.problem } });
     }
   }
 
@@ -302,8 +339,16 @@ export class Upstream {
   private timeout(id: number, ms: number): void {
     const entry = this.pending.get(id);
     if (!entry) return;
-    if (entry.sent && this.state === 'ready') this.notify('notifications/cancelled', { requestId: id, reason: `no reply within ${ms} ms` });
-    this.settle(id, this.fail(id, RPC.requestTimeout, `upstream ${this.name} did not answer ${entry.method} within ${ms} ms`));
+    if (entry.sent && this.state === 'ready')
+      this.notify('notifications/cancelled', { requestId: id, reason: `no reply within ${ms} ms` });
+    this.settle(
+      id,
+      this.fail(
+        id,
+        RPC.requestTimeout,
+        `upstream ${this.name} did not answer ${entry.method} within ${ms} ms`,
+      ),
+    );
   }
 
   private failAll(message: string): void {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Phase } from '../config/schema.js';
+import { approvalKey } from '../actions/approvals/digest.js';
 import type { ActionsService } from '../actions/extension.js';
 import { COUNTER_CHANNEL, parseCounterMessage, type CounterMessage } from '../actions/grants/rate-limit.js';
 import type { Extension, Runtime } from '../pipeline/runtime.js';
@@ -69,11 +70,13 @@ export function extension(): Extension {
     async setup(runtime: Runtime) {
       const policy = runtime.policy;
       const section = policy.config.maturity ?? DEFAULT_MATURITY;
-      const cache = new PhaseCache(runtime.store, policy);
+      // The same sealing key as approval requests: a state nobody but Warden wrote counts as Intern.
+      const { key } = await approvalKey(runtime.store, policy.config.approvals?.keyEnv ?? 'WARDEN_APPROVAL_KEY');
+      const cache = new PhaseCache(runtime.store, policy, key);
       await cache.start(section.refreshMs);
       cleanups.push(() => cache.stop());
       const gate = new PhaseGate(policy);
-      const promotions = new Promotions(runtime.store, policy, section, cache, runtime);
+      const promotions = new Promotions(runtime.store, policy, section, cache, runtime, key);
       const demoter = new CriticalAlertDemoter(promotions, policy, section, runtime.store, runtime);
 
       // Cap windows survive restarts (rebuilt from the ledger) and are shared with replicas.

@@ -5,7 +5,7 @@ import { StoreError, WardenError } from '../core/errors.js';
 import type { Runtime } from '../pipeline/runtime.js';
 import type { Store } from '../store/store.js';
 import { nextPhase, rankOf, title } from './phases.js';
-import { AGENT_STATE_COLLECTION, parseAgentState, PHASES_CHANNEL, type AgentState, type PhaseCache, type PhaseChange } from './state.js';
+import { AGENT_STATE_COLLECTION, parseAgentState, PHASES_CHANNEL, sealAgentState, type AgentState, type PhaseCache, type PhaseChange } from './state.js';
 
 /**
  * Promotion and demotion, with evidence from the store.
@@ -110,8 +110,10 @@ export class Promotions {
   private readonly section: MaturitySection;
   private readonly cache: PhaseCache;
   private readonly runtime: Pick<Runtime, 'audit' | 'clock'>;
+  private readonly key: Buffer;
 
-  constructor(store: Store, policy: Policy, section: MaturitySection, cache: PhaseCache, runtime: Pick<Runtime, 'audit' | 'clock'>) {
+  constructor(store: Store, policy: Policy, section: MaturitySection, cache: PhaseCache, runtime: Pick<Runtime, 'audit' | 'clock'>, key: Buffer) {
+    this.key = key;
     this.store = store;
     this.policy = policy;
     this.section = section;
@@ -136,7 +138,7 @@ export class Promotions {
   async stateOf(agentId: string): Promise<{ state: AgentState | undefined; version: number; broken: boolean }> {
     const doc = await this.store.getDoc(AGENT_STATE_COLLECTION, agentId);
     if (!doc) return { state: undefined, version: 0, broken: false };
-    const state = parseAgentState(doc.body);
+    const state = parseAgentState(agentId, doc.body, this.key);
     return { state, version: doc.version, broken: state === undefined };
   }
 
@@ -252,8 +254,8 @@ export class Promotions {
         since: change.at,
         history: [...(state?.history ?? []), { ...change, from: change.from ?? current }].slice(-200),
       };
-      if (await this.store.putDoc(AGENT_STATE_COLLECTION, agentId, next, version)) {
-        this.cache.apply(agentId, next);
+      if (await this.store.putDoc(AGENT_STATE_COLLECTION, agentId, sealAgentState(agentId, next, this.key), version)) {
+        this.cache.apply(agentId, sealAgentState(agentId, next, this.key));
         await this.store.publish(PHASES_CHANNEL, { agent: agentId, phase: next.phase }).catch(() => undefined);
         return next;
       }

@@ -1,4 +1,6 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Policy } from '../config/policy.js';
+import { canonicalJson } from '../core/canonical.js';
 import type { Phase } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import { isPhase } from './phases.js';
@@ -7,6 +9,11 @@ import { isPhase } from './phases.js';
  * Agent state in the store (contracts.md): collection `agent_state`, id = agent id,
  * body `{ phase, since, history }`. Absent means the phase in warden.yaml since the agent's first ledger
  * record. The store's phase wins over the config's.
+ *
+ * The body also carries `mac`, an HMAC over the agent id and the other fields with the approvals sealing key
+ * (`WARDEN_APPROVAL_KEY`, or the store-kept key): a state written to the store by anything but Warden (an
+ * agent promoted by editing a row) does not verify and counts as Intern, until a person promotes or demotes
+ * the agent with `warden phase`.
  *
  * `PhaseCache` keeps every agent's effective phase in memory, loaded at start and kept fresh through the
  * `warden_phases` channel (plus a slow full refresh), so the phase stage never waits on the store.
@@ -39,18 +46,36 @@ export interface AgentState {
   history: PhaseChange[];
 }
 
-/** Validates a stored body; undefined when it is not a usable state. */
-export function parseAgentState(body: unknown): AgentState | undefined {
+function macOf(agentId: string, state: AgentState, key: Buffer): string {
+  return createHmac('sha256', key).update(canonicalJson({ agent: agentId, phase: state.phase, since: state.since, history: state.history })).digest('hex');
+}
+
+/** The stored body of a state: the state and its seal. */
+export function sealAgentState(agentId: string, state: AgentState, key: Buffer): AgentState & { mac: string } {
+  return { ...state, mac: macOf(agentId, state, key) };
+}
+
+/** Validates a stored body and its seal; undefined when it is not a usable state. */
+export function parseAgentState(agentId: string, body: unknown, key: Buffer): AgentState | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Partial<AgentState>;
-  if (!isPhase(b.phase) || typeof b.since !== 'number' || !Number.isFinite(b.since)) return undefined;
-  return { phase: b.phase, since: b.since, history: Array.isArray(b.history) ? b.history : [] };
+  const b = body as Partial<AgentState> & { mac?: unknown };
+  if (!isPhase(b.phase) || typeof b.since !== 'number' || !Number.isFinite(b.since) || !Array.isArray(b.history)) return undefined;
+  const state: AgentState = { phase: b.phase, since: b.since, history: b.history };
+  if (typeof b.mac !== 'string' || !/^[0-9a-f]{64}$/.test(b.mac)) return undefined;
+  let expected: string;
+  try {
+    expected = macOf(agentId, state, key);
+  } catch {
+    return undefined;
+  }
+  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(b.mac, 'hex')) ? state : undefined;
 }
 
 /** In-memory effective phases, kept in step with the store. */
 export class PhaseCache {
   private readonly store: Store;
   private readonly policy: Policy;
+  private readonly key: Buffer;
   private readonly phases = new Map<string, AgentState>();
   /** Agents whose stored state is unreadable: treated as interns (fail closed). */
   private readonly broken = new Set<string>();
@@ -58,9 +83,10 @@ export class PhaseCache {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(agent: string, phase: Phase) => void>();
 
-  constructor(store: Store, policy: Policy) {
+  constructor(store: Store, policy: Policy, key: Buffer) {
     this.store = store;
     this.policy = policy;
+    this.key = key;
   }
 
   /** Loads every stored state and subscribes to changes. */
@@ -125,7 +151,7 @@ export class PhaseCache {
       this.phases.delete(agentId);
       this.broken.delete(agentId);
     } else {
-      const state = parseAgentState(body);
+      const state = parseAgentState(agentId, body, this.key);
       if (state) {
         this.phases.set(agentId, state);
         this.broken.delete(agentId);

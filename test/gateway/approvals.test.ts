@@ -46,7 +46,11 @@ describe('gateway approvals', () => {
       },
     });
     open.push(h);
-    const r = await h.client.callTool({ name: 'write_note', arguments: { path: 'notes/today.md' }, _meta: { 'agent-warden/rationale': 'the user asked for it' } });
+    const r = await h.client.callTool({
+      name: 'write_note',
+      arguments: { path: 'notes/today.md' },
+      _meta: { 'agent-warden/rationale': 'the user asked for it' },
+    });
     expect(textOf(r)).toBe('wrote notes/today.md');
     expect(log.calls).toEqual(['write_note notes/today.md']);
     expect(asked.length).toBe(1);
@@ -78,11 +82,18 @@ describe('gateway approvals', () => {
 
   it('without elicitation, waits on the approvals queue: granted runs, refused does not', async () => {
     const log: ServerLog = { calls: [], cancelled: [] };
-    const h = await harness({ agent: 'junior-bot', extensions: await withApprovals(), upstreams: [memoryUpstream('mem', () => buildServer(log))] });
+    const h = await harness({
+      agent: 'junior-bot',
+      extensions: await withApprovals(),
+      upstreams: [memoryUpstream('mem', () => buildServer(log))],
+    });
     open.push(h);
     const api = h.warden.runtime.service<ApprovalsApi>('approvals.api')!;
     const progress: number[] = [];
-    const first = h.client.callTool({ name: 'write_note', arguments: { path: 'a' } }, undefined, { onprogress: (p) => progress.push(p.progress), resetTimeoutOnProgress: true });
+    const first = h.client.callTool({ name: 'write_note', arguments: { path: 'a' } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+      resetTimeoutOnProgress: true,
+    });
     const id = await pendingApproval(h);
     await new Promise((r) => setTimeout(r, 120));
     expect(log.calls).toEqual([]);
@@ -102,7 +113,11 @@ describe('gateway approvals', () => {
     const log: ServerLog = { calls: [], cancelled: [] };
     // No actions module: the pipeline itself denies calls that need approval.
     const extensions = (await defaultExtensions()).filter((e) => e.name !== 'actions');
-    const h = await harness({ agent: 'junior-bot', extensions, upstreams: [memoryUpstream('mem', () => buildServer(log))] });
+    const h = await harness({
+      agent: 'junior-bot',
+      extensions,
+      upstreams: [memoryUpstream('mem', () => buildServer(log))],
+    });
     open.push(h);
     const r = await h.client.callTool({ name: 'write_note', arguments: { path: 'a' } });
     expect(r.isError).toBe(true);

@@ -9,7 +9,14 @@ import type { Extension } from '../../src/pipeline/runtime.js';
 import type { Store } from '../../src/store/store.js';
 import type { Warden } from '../../src/warden.js';
 import { testWarden } from '../helpers/warden.js';
-import { buildServer, GATEWAY_CONFIG, memoryUpstream, recordingTransport, SETTINGS, type ServerLog } from './helpers.js';
+import {
+  buildServer,
+  GATEWAY_CONFIG,
+  memoryUpstream,
+  recordingTransport,
+  SETTINGS,
+  type ServerLog,
+} from './helpers.js';
 
 function keyOf(tool: unknown, args: unknown): string {
   try {
@@ -39,9 +46,14 @@ let conn: GatewayConnection;
 const serverLog: ServerLog = { calls: [], cancelled: [] };
 
 beforeAll(async () => {
-  ({ warden, store } = await testWarden(GATEWAY_CONFIG, { extensions: [...(await defaultExtensions()), spy] }));
+  ({ warden, store } = await testWarden(GATEWAY_CONFIG, {
+    extensions: [...(await defaultExtensions()), spy],
+  }));
   const sent: JSONRPCMessage[] = [];
-  const upstream = memoryUpstream('mem', () => buildServer(serverLog, { extraTools: ['search'] }), { timeoutMs: 300, sent });
+  const upstream = memoryUpstream('mem', () => buildServer(serverLog, { extraTools: ['search'] }), {
+    timeoutMs: 300,
+    sent,
+  });
   // Checks each message as the gateway sends it upstream: a tools/call must match an allowed decision.
   sent.push = (...items: JSONRPCMessage[]) => {
     for (const m of items) {
@@ -49,7 +61,8 @@ beforeAll(async () => {
         const p = (m.params ?? {}) as Record<string, unknown>;
         const k = keyOf(p.name, p.arguments);
         const n = allowed.get(k) ?? 0;
-        if (n <= 0) violations.push(`tools/call reached the server without an allowed decision: ${k.slice(0, 200)}`);
+        if (n <= 0)
+          violations.push(`tools/call reached the server without an allowed decision: ${k.slice(0, 200)}`);
         else allowed.set(k, n - 1);
       }
     }
@@ -64,7 +77,12 @@ beforeAll(async () => {
     log: () => undefined,
   });
   await conn.connect(recordingTransport(replies));
-  conn.fromClient({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fuzz', version: '0' } } });
+  conn.fromClient({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fuzz', version: '0' } },
+  });
   await new Promise((r) => setTimeout(r, 100));
   conn.fromClient({ jsonrpc: '2.0', method: 'notifications/initialized' });
 });
@@ -75,7 +93,14 @@ afterAll(async () => {
   await store.close();
 });
 
-const id = fc.oneof(fc.integer({ min: -2, max: 6 }), fc.constantFrom('a', 'b', ''), fc.constant(null), fc.double(), fc.string({ maxLength: 5 }), fc.object());
+const id = fc.oneof(
+  fc.integer({ min: -2, max: 6 }),
+  fc.constantFrom('a', 'b', ''),
+  fc.constant(null),
+  fc.double(),
+  fc.string({ maxLength: 5 }),
+  fc.object(),
+);
 const method = fc.oneof(
   fc.constantFrom(
     'tools/call',
@@ -99,7 +124,11 @@ const method = fc.oneof(
   ),
   fc.string({ maxLength: 12 }),
 );
-const toolName = fc.oneof(fc.constantFrom('echo', 'write_note', 'hang', 'slow', 'search', 'not_declared', 'mem__echo'), fc.string({ maxLength: 8 }), fc.integer());
+const toolName = fc.oneof(
+  fc.constantFrom('echo', 'write_note', 'hang', 'slow', 'search', 'not_declared', 'mem__echo'),
+  fc.string({ maxLength: 8 }),
+  fc.integer(),
+);
 const args = fc.oneof(
   fc.record({ text: fc.string({ maxLength: 10 }) }),
   fc.record({ path: fc.string({ maxLength: 10 }) }),
@@ -114,7 +143,10 @@ const params = fc.oneof(
       arguments: args,
       uri: fc.constantFrom('mem://note', 'nope://x'),
       requestId: id,
-      _meta: fc.record({ progressToken: fc.oneof(fc.integer(), fc.string({ maxLength: 4 })) }, { requiredKeys: [] }),
+      _meta: fc.record(
+        { progressToken: fc.oneof(fc.integer(), fc.string({ maxLength: 4 })) },
+        { requiredKeys: [] },
+      ),
       task: fc.constant({ ttl: 100 }),
       protocolVersion: fc.constantFrom('2025-06-18', 'x'),
       capabilities: fc.constant({}),
@@ -137,9 +169,25 @@ const cancel = fc.record({
 const message = fc.oneof(
   { weight: 4, arbitrary: wellFormedCall },
   { weight: 1, arbitrary: cancel },
-  { weight: 5, arbitrary: fc.record({ jsonrpc: fc.constant('2.0'), id, method, params }, { requiredKeys: ['jsonrpc', 'method'] }) },
-  { weight: 2, arbitrary: fc.record({ jsonrpc: fc.constant('2.0'), id, result: fc.anything({ maxDepth: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ jsonrpc: fc.constant('2.0'), id, error: fc.record({ code: fc.integer(), message: fc.string() }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record(
+      { jsonrpc: fc.constant('2.0'), id, method, params },
+      { requiredKeys: ['jsonrpc', 'method'] },
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ jsonrpc: fc.constant('2.0'), id, result: fc.anything({ maxDepth: 2 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      jsonrpc: fc.constant('2.0'),
+      id,
+      error: fc.record({ code: fc.integer(), message: fc.string() }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ jsonrpc: fc.constantFrom('1.0', 2, undefined), id, method, params }) },
   { weight: 1, arbitrary: fc.anything({ maxDepth: 3 }) },
 );
@@ -148,7 +196,10 @@ describe('gateway message handling under fuzzing', () => {
   it('never throws, always answers requests it can read, and never lets a tools/call skip the pipeline', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(message, { maxLength: 25 }), async (messages) => {
-        for (const m of messages) expect(() => { conn.fromClient(m); }).not.toThrow();
+        for (const m of messages)
+          expect(() => {
+            conn.fromClient(m);
+          }).not.toThrow();
         await new Promise((r) => setTimeout(r, 5));
       }),
       { numRuns: 150 },

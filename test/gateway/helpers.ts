@@ -63,27 +63,43 @@ export interface ServerOptions {
 /** An MCP server like the integration fixture, in memory. */
 export function buildServer(log: ServerLog, options: ServerOptions = {}): McpServer {
   const server = new McpServer({ name: 'mem', version: '1.0.0' }, { capabilities: { logging: {} } });
-  server.registerTool('echo', { description: options.echoDescription ?? 'Echoes the text back.', inputSchema: { text: z.string() } }, ({ text }) => {
-    log.calls.push(`echo ${text}`);
-    return { content: [{ type: 'text', text }] };
-  });
-  server.registerTool('write_note', { description: 'Writes a note.', inputSchema: { path: z.string() } }, ({ path }) => {
-    log.calls.push(`write_note ${path}`);
-    return { content: [{ type: 'text', text: `wrote ${path}` }] };
-  });
-  server.registerTool('slow', { description: 'Counts slowly.', inputSchema: { steps: z.number() } }, async ({ steps }, extra) => {
-    log.calls.push('slow');
-    for (let i = 1; i <= steps; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (extra.signal.aborted) {
-        log.cancelled.push('slow');
-        return { content: [{ type: 'text', text: 'stopped' }] };
+  server.registerTool(
+    'echo',
+    { description: options.echoDescription ?? 'Echoes the text back.', inputSchema: { text: z.string() } },
+    ({ text }) => {
+      log.calls.push(`echo ${text}`);
+      return { content: [{ type: 'text', text }] };
+    },
+  );
+  server.registerTool(
+    'write_note',
+    { description: 'Writes a note.', inputSchema: { path: z.string() } },
+    ({ path }) => {
+      log.calls.push(`write_note ${path}`);
+      return { content: [{ type: 'text', text: `wrote ${path}` }] };
+    },
+  );
+  server.registerTool(
+    'slow',
+    { description: 'Counts slowly.', inputSchema: { steps: z.number() } },
+    async ({ steps }, extra) => {
+      log.calls.push('slow');
+      for (let i = 1; i <= steps; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (extra.signal.aborted) {
+          log.cancelled.push('slow');
+          return { content: [{ type: 'text', text: 'stopped' }] };
+        }
+        const token = extra._meta?.progressToken;
+        if (token !== undefined)
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: steps },
+          });
       }
-      const token = extra._meta?.progressToken;
-      if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps } });
-    }
-    return { content: [{ type: 'text', text: `counted ${steps}` }] };
-  });
+      return { content: [{ type: 'text', text: `counted ${steps}` }] };
+    },
+  );
   server.registerTool('hang', { description: 'Never answers.' }, (extra) => {
     log.calls.push('hang');
     return new Promise((resolve) => {
@@ -121,10 +137,16 @@ export function buildServer(log: ServerLog, options: ServerOptions = {}): McpSer
       },
     );
   }
-  server.registerResource('note', 'mem://note', { mimeType: 'text/plain' }, () => ({ contents: [{ uri: 'mem://note', text: 'a note' }] }));
-  server.registerPrompt('greet', { description: 'Greets.', argsSchema: { name: z.string() } }, ({ name }) => ({
-    messages: [{ role: 'user', content: { type: 'text', text: `hello ${name}` } }],
+  server.registerResource('note', 'mem://note', { mimeType: 'text/plain' }, () => ({
+    contents: [{ uri: 'mem://note', text: 'a note' }],
   }));
+  server.registerPrompt(
+    'greet',
+    { description: 'Greets.', argsSchema: { name: z.string() } },
+    ({ name }) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `hello ${name}` } }],
+    }),
+  );
   return server;
 }
 
@@ -195,11 +217,17 @@ export async function harness(options: {
   });
   const [clientSide, gatewaySide] = InMemoryTransport.createLinkedPair();
   await conn.connect(gatewaySide);
-  const client = new Client({ name: 'test-client', version: '1' }, { capabilities: options.elicit ? { elicitation: {} } : {} });
+  const client = new Client(
+    { name: 'test-client', version: '1' },
+    { capabilities: options.elicit ? { elicitation: {} } : {} },
+  );
   if (options.elicit) {
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
     const handler = options.elicit;
-    client.setRequestHandler(ElicitRequestSchema, async (req) => (await handler(req.params as Record<string, unknown>)) as never);
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      async (req) => (await handler(req.params as Record<string, unknown>)) as never,
+    );
   }
   await client.connect(clientSide);
   return {

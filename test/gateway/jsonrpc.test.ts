@@ -31,6 +31,9 @@ describe('JSON-RPC classification', () => {
   });
 
   it('leaves out the id of an error it cannot attribute', () => {
-    expect(errorResponse(undefined, -32700, 'parse error')).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'parse error' } });
+    expect(errorResponse(undefined, -32700, 'parse error')).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32700, message: 'parse error' },
+    });
   });
 });

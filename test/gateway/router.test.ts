@@ -1,6 +1,14 @@
 import { ToolListChangedNotificationSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildServer, harness, memoryUpstream, recordingTransport, textOf, type Harness, type ServerLog } from './helpers.js';
+import {
+  buildServer,
+  harness,
+  memoryUpstream,
+  recordingTransport,
+  textOf,
+  type Harness,
+  type ServerLog,
+} from './helpers.js';
 
 let open: Harness[] = [];
 afterEach(async () => {
@@ -71,7 +79,10 @@ describe('gateway pass-through', () => {
     expect((await hidden.client.listTools()).tools.map((t) => t.name)).not.toContain('not_declared');
     const r = await hidden.client.callTool({ name: 'not_declared', arguments: {} });
     expect(textOf(r)).toMatch(/not declared/);
-    const shown = await make({ settings: { unknownTools: 'show' }, upstreams: [memoryUpstream('mem', () => buildServer(log))] });
+    const shown = await make({
+      settings: { unknownTools: 'show' },
+      upstreams: [memoryUpstream('mem', () => buildServer(log))],
+    });
     expect((await shown.client.listTools()).tools.map((t) => t.name)).toContain('not_declared');
     expect((await shown.client.callTool({ name: 'not_declared', arguments: {} })).isError).toBe(true);
     expect(log.calls).toEqual([]);
@@ -80,7 +91,10 @@ describe('gateway pass-through', () => {
   it('strips injected secrets from results and keeps them out of the ledger', async () => {
     const secret = 'tok_live_9f8e7d6c5b4a';
     const log = newLog();
-    const h = await make({ secrets: [secret], upstreams: [memoryUpstream('mem', () => buildServer(log, { secret }))] });
+    const h = await make({
+      secrets: [secret],
+      upstreams: [memoryUpstream('mem', () => buildServer(log, { secret }))],
+    });
     h.warden.runtime.redactor.addLiterals([secret]);
     const r = await h.client.callTool({ name: 'env_secret', arguments: {} });
     expect(textOf(r)).toBe('token=[REDACTED]');
@@ -92,12 +106,16 @@ describe('gateway pass-through', () => {
     const log = newLog();
     const h = await make({ upstreams: [memoryUpstream('mem', () => buildServer(log))] });
     const progress: number[] = [];
-    const done = await h.client.callTool({ name: 'slow', arguments: { steps: 3 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+    const done = await h.client.callTool({ name: 'slow', arguments: { steps: 3 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
     expect(textOf(done)).toBe('counted 3');
     expect(progress).toEqual([1, 2, 3]);
 
     const ac = new AbortController();
-    const pending = h.client.callTool({ name: 'slow', arguments: { steps: 50 } }, undefined, { signal: ac.signal });
+    const pending = h.client.callTool({ name: 'slow', arguments: { steps: 50 } }, undefined, {
+      signal: ac.signal,
+    });
     await new Promise((r) => setTimeout(r, 60));
     ac.abort('changed my mind');
     await expect(pending).rejects.toThrow();
@@ -113,7 +131,9 @@ describe('gateway pass-through', () => {
     await expect(h.client.callTool({ name: 'hang', arguments: {} })).rejects.toThrow(/did not answer/);
     await new Promise((r) => setTimeout(r, 30));
     expect(log.cancelled).toContain('hang');
-    expect(textOf(await h.client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe('still here');
+    expect(textOf(await h.client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe(
+      'still here',
+    );
     const results = await ledger(h, 'tool.result');
     expect(results.find((r) => r.tool === 'hang')?.data).toMatchObject({ isError: true });
   });
@@ -136,6 +156,17 @@ describe('gateway pass-through', () => {
     expect(results.find((r) => r.tool === 'hang')?.data).toMatchObject({ isError: true });
   });
 
+  it("applies a server's tier as a ceiling on its results", async () => {
+    const trusted = await make({ upstreams: [memoryUpstream('mem', () => buildServer(newLog()))] });
+    await trusted.client.callTool({ name: 'echo', arguments: { text: 'a' } });
+    const capped = await make({
+      upstreams: [memoryUpstream('mem', () => buildServer(newLog()), { tier: 3 })],
+    });
+    await capped.client.callTool({ name: 'echo', arguments: { text: 'a' } });
+    expect((await ledger(trusted, 'tool.result'))[0]?.data).toMatchObject({ tier: 1 });
+    expect((await ledger(capped, 'tool.result'))[0]?.data).toMatchObject({ tier: 3 });
+  });
+
   it('removes the tasks capability in both directions (task results would bypass the pipeline)', async () => {
     const log = newLog();
     const h = await make({ upstreams: [memoryUpstream('mem', () => buildServer(log))] });
@@ -148,7 +179,10 @@ describe('gateway with several servers', () => {
     const a = newLog();
     const b = newLog();
     const h = await make({
-      upstreams: [memoryUpstream('alpha', () => buildServer(a, { extraTools: ['search'] })), memoryUpstream('beta', () => buildServer(b))],
+      upstreams: [
+        memoryUpstream('alpha', () => buildServer(a, { extraTools: ['search'] })),
+        memoryUpstream('beta', () => buildServer(b)),
+      ],
       settings: { unknownTools: 'show' },
     });
     expect(h.client.getServerVersion()?.name).toBe('warden-gateway');
@@ -172,13 +206,21 @@ describe('gateway with several servers', () => {
   });
 
   it('prefixes every name with namespace: always', async () => {
-    const h = await make({ settings: { namespace: 'always' }, upstreams: [memoryUpstream('solo', () => buildServer(newLog()))] });
+    const h = await make({
+      settings: { namespace: 'always' },
+      upstreams: [memoryUpstream('solo', () => buildServer(newLog()))],
+    });
     expect((await h.client.listTools()).tools.map((t) => t.name)).toContain('solo__echo');
   });
 });
 
 describe('gateway on bad input', () => {
-  async function raw(): Promise<{ h: Harness; replies: JSONRPCMessage[]; sent: JSONRPCMessage[]; send: (m: unknown) => Promise<void> }> {
+  async function raw(): Promise<{
+    h: Harness;
+    replies: JSONRPCMessage[];
+    sent: JSONRPCMessage[];
+    send: (m: unknown) => Promise<void>;
+  }> {
     const sent: JSONRPCMessage[] = [];
     const log = newLog();
     const h = await make({ upstreams: [memoryUpstream('mem', () => buildServer(log), { sent })] });
@@ -202,7 +244,12 @@ describe('gateway on bad input', () => {
     return { h, replies, sent, send };
   }
 
-  const init = { jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+  const init = {
+    jsonrpc: '2.0',
+    id: 'init',
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+  };
 
   it('answers malformed messages, unknown methods, early requests and reused ids with JSON-RPC errors', async () => {
     const { replies, send } = await raw();
@@ -220,11 +267,29 @@ describe('gateway on bad input', () => {
     await send({ jsonrpc: '2.0', id: 4, method: 'initialize', params: init.params });
     expect(replies.pop()).toMatchObject({ id: 4, error: { code: -32600 } });
     await send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'hang', arguments: {} } });
-    await send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'echo', arguments: { text: 'dup' } } });
-    expect(replies.pop()).toMatchObject({ id: 5, error: { code: -32600, message: expect.stringMatching(/already in use/) } });
-    await send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: 'not an object' } });
+    await send({
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'dup' } },
+    });
+    expect(replies.pop()).toMatchObject({
+      id: 5,
+      error: { code: -32600, message: expect.stringMatching(/already in use/) },
+    });
+    await send({
+      jsonrpc: '2.0',
+      id: 6,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: 'not an object' },
+    });
     expect(replies.pop()).toMatchObject({ id: 6, error: { code: -32602 } });
-    await send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: {}, task: { ttl: 1000 } } });
+    await send({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: {}, task: { ttl: 1000 } },
+    });
     expect(replies.pop()).toMatchObject({ id: 7, error: { code: -32602 } });
   });
 
@@ -235,7 +300,11 @@ describe('gateway on bad input', () => {
     replies.length = 0;
     await send({ jsonrpc: '2.0', id: 999, result: {} });
     await send({ jsonrpc: '2.0', id: 'x', error: { code: 1, message: 'nobody asked' } });
-    await send({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { text: 'as a notification' } } });
+    await send({
+      jsonrpc: '2.0',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'as a notification' } },
+    });
     await send({ jsonrpc: '2.0', method: 'notifications/tools/call', params: { name: 'echo' } });
     expect(replies).toEqual([]);
     const upstreamCalls = sent.filter((m) => 'method' in m && m.method === 'tools/call');

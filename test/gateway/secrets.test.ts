@@ -24,16 +24,25 @@ describe('upstream credentials', () => {
   });
 
   it('fails with a hint when a variable or a document is missing', async () => {
-    await expect(resolveValues({ A: { fromEnv: 'NOPE' } }, 'here', {}, undefined, new Set())).rejects.toThrow(WardenError);
-    await expect(resolveValues({ A: { fromEnv: 'NOPE' } }, 'here', {}, undefined, new Set())).rejects.toThrow(/NOPE, which is not set/);
-    await expect(resolveValues({ A: { fromStore: 'x' } }, 'here', {}, undefined, new Set())).rejects.toThrow(/no store/);
+    await expect(resolveValues({ A: { fromEnv: 'NOPE' } }, 'here', {}, undefined, new Set())).rejects.toThrow(
+      WardenError,
+    );
+    await expect(resolveValues({ A: { fromEnv: 'NOPE' } }, 'here', {}, undefined, new Set())).rejects.toThrow(
+      /NOPE, which is not set/,
+    );
+    await expect(resolveValues({ A: { fromStore: 'x' } }, 'here', {}, undefined, new Set())).rejects.toThrow(
+      /no store/,
+    );
   });
 
   it('strips secrets from nested values, keys included, without copying untouched values', () => {
     const s = new SecretStripper(['s3cret-value']);
     const clean = { a: [{ b: 'nothing here' }] };
     expect(s.value(clean)).toBe(clean);
-    expect(s.value({ a: ['x s3cret-value y'], 's3cret-value': 1 })).toEqual({ a: ['x [REDACTED] y'], '[REDACTED]': 1 });
+    expect(s.value({ a: ['x s3cret-value y'], 's3cret-value': 1 })).toEqual({
+      a: ['x [REDACTED] y'],
+      '[REDACTED]': 1,
+    });
     let deep: unknown = 'has s3cret-value';
     for (let i = 0; i < 100; i++) deep = { d: deep };
     expect(JSON.stringify(s.value(deep))).not.toContain('s3cret-value');

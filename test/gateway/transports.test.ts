@@ -20,14 +20,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => { r(); }));
+  await new Promise<void>((r) =>
+    server.close(() => {
+      r();
+    }),
+  );
 });
 
 describe('isolatingFetch', () => {
   it('leaves no listener on the shared signal once each response is read', async () => {
     const shared = new AbortController();
     const f = isolatingFetch();
-    for (let i = 0; i < 300; i++) expect(await (await f(`${url}/x`, { signal: shared.signal })).text()).toBe('done');
+    for (let i = 0; i < 300; i++)
+      expect(await (await f(`${url}/x`, { signal: shared.signal })).text()).toBe('done');
     expect(getEventListeners(shared.signal, 'abort').length).toBe(0);
   });
 

@@ -4,7 +4,14 @@ import { gatewayServerNameSchema, type GatewayServerConfig } from '../../config/
 import { approvePin, forgetPin, PIN_COLLECTION, type ToolPin } from '../../gateway/pins.js';
 import { Gateway, resolveAgent } from '../../gateway/gateway.js';
 import type { Warden } from '../../warden.js';
-import { CliExit, loadConfigOrExit, openConfiguredStore, toCliExit, wardenFor, type ConfigOption } from '../context.js';
+import {
+  CliExit,
+  loadConfigOrExit,
+  openConfiguredStore,
+  toCliExit,
+  wardenFor,
+  type ConfigOption,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 interface GatewayOpts {
@@ -63,23 +70,44 @@ export function serverNameFor(command: string, args: readonly string[]): string 
 
 function parseListen(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value) ?? /^(\d{1,5})$/.exec(value);
-  if (!m) throw new CliExit(EXIT.usage, `--listen takes host:port (for example 127.0.0.1:8931), not ${JSON.stringify(value)}`);
+  if (!m)
+    throw new CliExit(
+      EXIT.usage,
+      `--listen takes host:port (for example 127.0.0.1:8931), not ${JSON.stringify(value)}`,
+    );
   const host = m.length === 3 ? (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') : '127.0.0.1';
   const port = Number(m.length === 3 ? m[2] : m[1]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliExit(EXIT.usage, `--listen port ${port} is out of range`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliExit(EXIT.usage, `--listen port ${port} is out of range`);
   return { host, port };
 }
 
 function serversFor(warden: Warden, command: string[], opts: GatewayOpts): GatewayServerConfig[] {
   const configured = warden.policy.config.gateway?.servers ?? [];
-  if (command.length > 0 && opts.upstream !== undefined) throw new CliExit(EXIT.usage, 'give either `-- <command>` or --upstream <url>, not both');
+  if (command.length > 0 && opts.upstream !== undefined)
+    throw new CliExit(EXIT.usage, 'give either `-- <command>` or --upstream <url>, not both');
   if (command.length > 0) {
     const [cmd, ...args] = command as [string, ...string[]];
     const name = opts.name ?? serverNameFor(cmd, args);
-    if (!gatewayServerNameSchema.safeParse(name).success) throw new CliExit(EXIT.usage, `--name ${JSON.stringify(name)} is not a valid server name (letters, digits, _ and -)`);
+    if (!gatewayServerNameSchema.safeParse(name).success)
+      throw new CliExit(
+        EXIT.usage,
+        `--name ${JSON.stringify(name)} is not a valid server name (letters, digits, _ and -)`,
+      );
     // A gateway.servers entry with the same name supplies env, tier and timeout for the command line.
     const match = configured.find((s) => s.name === name);
-    return [{ name, command: cmd, args, env: match?.env ?? {}, headers: {}, ...(match?.tier === undefined ? {} : { tier: match.tier }), ...(match?.timeoutMs === undefined ? {} : { timeoutMs: match.timeoutMs }), ...(match?.cwd === undefined ? {} : { cwd: match.cwd }) }];
+    return [
+      {
+        name,
+        command: cmd,
+        args,
+        env: match?.env ?? {},
+        headers: {},
+        ...(match?.tier === undefined ? {} : { tier: match.tier }),
+        ...(match?.timeoutMs === undefined ? {} : { timeoutMs: match.timeoutMs }),
+        ...(match?.cwd === undefined ? {} : { cwd: match.cwd }),
+      },
+    ];
   }
   if (opts.upstream !== undefined) {
     let url: URL;
@@ -88,13 +116,27 @@ function serversFor(warden: Warden, command: string[], opts: GatewayOpts): Gatew
     } catch {
       throw new CliExit(EXIT.usage, `--upstream ${JSON.stringify(opts.upstream)} is not a URL`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CliExit(EXIT.usage, '--upstream must be an http:// or https:// URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new CliExit(EXIT.usage, '--upstream must be an http:// or https:// URL');
     const name = opts.name ?? (serverNameFor(url.hostname, []) || 'upstream');
     const match = configured.find((s) => s.name === name);
-    return [{ name, url: url.toString(), args: [], env: {}, headers: match?.headers ?? {}, ...(match?.tier === undefined ? {} : { tier: match.tier }), ...(match?.timeoutMs === undefined ? {} : { timeoutMs: match.timeoutMs }) }];
+    return [
+      {
+        name,
+        url: url.toString(),
+        args: [],
+        env: {},
+        headers: match?.headers ?? {},
+        ...(match?.tier === undefined ? {} : { tier: match.tier }),
+        ...(match?.timeoutMs === undefined ? {} : { timeoutMs: match.timeoutMs }),
+      },
+    ];
   }
   if (configured.length === 0) {
-    throw new CliExit(EXIT.usage, 'no upstream: run `warden gateway -- <command> [args]`, `warden gateway --upstream <url>`, or list servers under gateway.servers in warden.yaml');
+    throw new CliExit(
+      EXIT.usage,
+      'no upstream: run `warden gateway -- <command> [args]`, `warden gateway --upstream <url>`, or list servers under gateway.servers in warden.yaml',
+    );
   }
   return configured;
 }
@@ -106,8 +148,12 @@ function waitForSignal(): Promise<string> {
       process.off('SIGTERM', onTerm);
       resolve(sig);
     };
-    const onInt = () => { on('SIGINT'); };
-    const onTerm = () => { on('SIGTERM'); };
+    const onInt = () => {
+      on('SIGINT');
+    };
+    const onTerm = () => {
+      on('SIGTERM');
+    };
     process.once('SIGINT', onInt);
     process.once('SIGTERM', onTerm);
   });
@@ -121,16 +167,27 @@ async function serve(command: string[], opts: GatewayOpts, global: ConfigOption)
   try {
     const agent = resolveAgent(warden, opts.agent);
     const servers = serversFor(warden, command, opts);
-    gateway = await Gateway.create({ warden, agent, servers, baseDir: loaded.baseDir, log, version: readVersion() });
+    gateway = await Gateway.create({
+      warden,
+      agent,
+      servers,
+      baseDir: loaded.baseDir,
+      log,
+      version: readVersion(),
+    });
     if (opts.listen !== undefined) {
       const { host, port } = parseListen(opts.listen);
       const listener = await gateway.listen(host, port);
-      log(`agent ${agent}, ${servers.length} upstream server(s) (${servers.map((s) => s.name).join(', ')}), listening on ${listener.url}`);
+      log(
+        `agent ${agent}, ${servers.length} upstream server(s) (${servers.map((s) => s.name).join(', ')}), listening on ${listener.url}`,
+      );
       const sig = await waitForSignal();
       log(`${sig}: shutting down`);
     } else {
       const { closed } = await gateway.serveStdio();
-      log(`agent ${agent}, ${servers.length} upstream server(s) (${servers.map((s) => s.name).join(', ')}), serving on stdio`);
+      log(
+        `agent ${agent}, ${servers.length} upstream server(s) (${servers.map((s) => s.name).join(', ')}), serving on stdio`,
+      );
       await Promise.race([closed, waitForSignal()]);
     }
   } catch (error) {
@@ -149,15 +206,20 @@ function readVersion(): string {
 
 function describePin(body: ToolPin): string {
   const id = `${body.server}/${body.tool}`;
-  const approved = body.approved ? `${body.approved.digest.slice(0, 12)} (${body.approved.how}, ${body.approved.by})` : '-';
-  const pending = body.pending ? `${body.pending.why}: ${body.pending.digest.slice(0, 12)} since ${new Date(body.pending.seenAt).toISOString()}` : '';
+  const approved = body.approved
+    ? `${body.approved.digest.slice(0, 12)} (${body.approved.how}, ${body.approved.by})`
+    : '-';
+  const pending = body.pending
+    ? `${body.pending.why}: ${body.pending.digest.slice(0, 12)} since ${new Date(body.pending.seenAt).toISOString()}`
+    : '';
   const state = body.pending ? 'WAITING' : 'ok';
   return `${id.padEnd(40)} ${state.padEnd(8)} approved ${approved}${pending ? `  pending ${pending}` : ''}`;
 }
 
 function splitId(id: string): { server: string; tool: string } {
   const slash = id.indexOf('/');
-  if (slash <= 0 || slash === id.length - 1) throw new CliExit(EXIT.usage, `expected SERVER/TOOL, got ${JSON.stringify(id)}`);
+  if (slash <= 0 || slash === id.length - 1)
+    throw new CliExit(EXIT.usage, `expected SERVER/TOOL, got ${JSON.stringify(id)}`);
   return { server: id.slice(0, slash), tool: id.slice(slash + 1) };
 }
 
@@ -165,12 +227,20 @@ function splitId(id: string): { server: string; tool: string } {
 export function registerGateway(program: Command): void {
   const gateway = program
     .command('gateway')
-    .description('run Warden in front of MCP servers, for any MCP client (stdio, or streamable HTTP with --listen)')
-    .argument('[command...]', 'a stdio MCP server to launch, after `--` (for example: -- npx -y @modelcontextprotocol/server-memory)')
+    .description(
+      'run Warden in front of MCP servers, for any MCP client (stdio, or streamable HTTP with --listen)',
+    )
+    .argument(
+      '[command...]',
+      'a stdio MCP server to launch, after `--` (for example: -- npx -y @modelcontextprotocol/server-memory)',
+    )
     .option('--agent <id>', 'agent the gateway acts for (default: gateway.agent, or the only agent)')
     .option('--upstream <url>', 'front a streamable-HTTP MCP server instead of launching one')
     .option('--listen <host:port>', 'serve clients over streamable HTTP instead of stdio')
-    .option('--name <server>', 'name of the upstream server (pins and namespacing use it; default derived from the command)')
+    .option(
+      '--name <server>',
+      'name of the upstream server (pins and namespacing use it; default derived from the command)',
+    )
     .option('--user <id>', 'user recorded with every decision')
     .addHelpText(
       'after',
@@ -182,7 +252,9 @@ Stdout carries protocol messages only; logs go to stderr. See docs/gateway.md.`,
       await serve(command, opts, cmd.optsWithGlobals<ConfigOption>());
     });
 
-  const pins = gateway.command('pins').description('tool-definition pins: review rug pulls and flagged definitions');
+  const pins = gateway
+    .command('pins')
+    .description('tool-definition pins: review rug pulls and flagged definitions');
 
   pins
     .command('list')
@@ -192,9 +264,13 @@ Stdout carries protocol messages only; logs go to stderr. See docs/gateway.md.`,
     .action(async (opts: { server?: string; json?: boolean }, cmd: Command) => {
       const store = await openConfiguredStore(loadConfigOrExit(cmd.optsWithGlobals<ConfigOption>()));
       try {
-        const docs = await store.listDocs<ToolPin>(PIN_COLLECTION, opts.server === undefined ? undefined : `${opts.server}/`);
+        const docs = await store.listDocs<ToolPin>(
+          PIN_COLLECTION,
+          opts.server === undefined ? undefined : `${opts.server}/`,
+        );
         if (opts.json) process.stdout.write(JSON.stringify(docs.map((d) => d.body)) + '\n');
-        else if (docs.length === 0) process.stdout.write('no pinned tools yet (pins are made when a gateway lists tools)\n');
+        else if (docs.length === 0)
+          process.stdout.write('no pinned tools yet (pins are made when a gateway lists tools)\n');
         else for (const d of docs) process.stdout.write(describePin(d.body) + '\n');
       } finally {
         await store.close();
@@ -219,19 +295,34 @@ Stdout carries protocol messages only; logs go to stderr. See docs/gateway.md.`,
 
   pins
     .command('approve')
-    .description('approve the pending definition of SERVER/TOOL (a changed, flagged or new tool) after reviewing it')
+    .description(
+      'approve the pending definition of SERVER/TOOL (a changed, flagged or new tool) after reviewing it',
+    )
     .argument('<server/tool>')
-    .option('--digest <prefix>', 'approve only if the pending definition has this digest (as shown by `pins list`)')
+    .option(
+      '--digest <prefix>',
+      'approve only if the pending definition has this digest (as shown by `pins list`)',
+    )
     .option('--as <name>', 'who approves (recorded in the pin and the ledger)', process.env.USER ?? 'cli')
     .action(async (id: string, opts: { digest?: string; as: string }, cmd: Command) => {
       const { server, tool } = splitId(id);
       const global = cmd.optsWithGlobals<ConfigOption>();
       const warden = await wardenFor(global);
       try {
-        const out = await approvePin(warden.runtime.store, server, tool, opts.as, opts.digest === undefined ? {} : { digest: opts.digest });
+        const out = await approvePin(
+          warden.runtime.store,
+          server,
+          tool,
+          opts.as,
+          opts.digest === undefined ? {} : { digest: opts.digest },
+        );
         if (!out.ok) throw new CliExit(EXIT.failed, out.message);
-        await warden.runtime.audit('gateway.pin.approved', { data: { server, tool, digest: out.digest, by: opts.as } });
-        process.stdout.write(`approved ${id} at digest ${out.digest.slice(0, 12)}; running gateways re-list their tools\n`);
+        await warden.runtime.audit('gateway.pin.approved', {
+          data: { server, tool, digest: out.digest, by: opts.as },
+        });
+        process.stdout.write(
+          `approved ${id} at digest ${out.digest.slice(0, 12)}; running gateways re-list their tools\n`,
+        );
       } finally {
         await warden.close();
       }

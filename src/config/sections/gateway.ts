@@ -10,7 +10,10 @@ const MiB = 1024 * 1024;
 /** Name of an upstream server: it prefixes namespaced tools (`server__tool`) and pin ids (`server/tool`). */
 export const gatewayServerNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must start with a letter or digit and use only letters, digits, _ and - (at most 64)')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+    'must start with a letter or digit and use only letters, digits, _ and - (at most 64)',
+  )
   .refine((s) => !s.includes('__'), 'must not contain `__` (the namespace separator)')
   .describe('Server name: letters, digits, _ and -, at most 64, no `__`.');
 
@@ -29,8 +32,14 @@ export const secretValueSchema = z
     z.string().describe('A literal value, visible in warden.yaml; use it for non-secret settings only.'),
     z
       .strictObject({
-        fromEnv: envNameSchema.describe("Read the value from this variable of the gateway's own environment."),
-        prefix: z.string().max(64).optional().describe('Text put before the value, e.g. `Bearer ` for an Authorization header.'),
+        fromEnv: envNameSchema.describe(
+          "Read the value from this variable of the gateway's own environment.",
+        ),
+        prefix: z
+          .string()
+          .max(64)
+          .optional()
+          .describe('Text put before the value, e.g. `Bearer ` for an Authorization header.'),
       })
       .describe("A secret taken from the gateway's environment; the client never sees or supplies it."),
     z
@@ -49,7 +58,11 @@ export const secretValueSchema = z
 export const gatewayServerSchema = z
   .strictObject({
     name: gatewayServerNameSchema,
-    command: z.string().min(1).optional().describe('Executable of a stdio server (exclusive with `url`). Run without a shell.'),
+    command: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Executable of a stdio server (exclusive with `url`). Run without a shell.'),
     args: z.array(z.string()).default([]).describe('Arguments of `command`.'),
     cwd: z.string().optional().describe('Working directory of `command`, relative to the config file.'),
     env: z
@@ -62,12 +75,15 @@ export const gatewayServerSchema = z
       .url({ protocol: /^https?$/ })
       .optional()
       .describe('Endpoint of a streamable-HTTP server (exclusive with `command`).'),
-    headers: z.record(z.string().min(1), secretValueSchema).default({}).describe('HTTP headers sent to `url` (credentials go here).'),
+    headers: z
+      .record(z.string().min(1), secretValueSchema)
+      .default({})
+      .describe('HTTP headers sent to `url` (credentials go here).'),
     tier: z
       .union([z.literal(1), z.literal(2), z.literal(3)])
       .optional()
       .describe(
-        "Trust tier of this server's tool results and resources when the tool's own config gives none (default: tool config, else 3).",
+        'A ceiling on trust for this server: its tool results and resources are never labelled more trusted than this tier (tiers can only be lowered). Use 3 for a server that relays outside content.',
       ),
     timeoutMs: z
       .number()
@@ -79,10 +95,16 @@ export const gatewayServerSchema = z
   })
   .superRefine((s, ctx) => {
     if ((s.command === undefined) === (s.url === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of `command` (stdio) or `url` (streamable HTTP)', path: ['command'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of `command` (stdio) or `url` (streamable HTTP)',
+        path: ['command'],
+      });
     }
   })
-  .describe('An upstream MCP server: `{ name, command, args, env }` for stdio or `{ name, url, headers }` for HTTP.');
+  .describe(
+    'An upstream MCP server: `{ name, command, args, env }` for stdio or `{ name, url, headers }` for HTTP.',
+  );
 
 /** How the gateway asks for a human decision when the pipeline says `approve`. */
 export const gatewayApprovalsSchema = z
@@ -114,7 +136,9 @@ export const gatewayApprovalsSchema = z
       .min(100)
       .max(600_000)
       .default(10_000)
-      .describe('While a call waits, progress notifications are sent this often (when the client asked for progress) so its timeout does not fire.'),
+      .describe(
+        'While a call waits, progress notifications are sent this often (when the client asked for progress) so its timeout does not fire.',
+      ),
   })
   .default({ via: 'auto', timeoutMs: 15 * 60_000, progressIntervalMs: 10_000 })
   .describe('Human approval of held calls.');
@@ -129,15 +153,21 @@ export const gatewayHttpSchema = z
       .describe('URL path of the MCP endpoint.'),
     token: secretValueSchema
       .optional()
-      .describe('When set, clients must send `Authorization: Bearer <token>`. Strongly advised when listening beyond loopback.'),
+      .describe(
+        'When set, clients must send `Authorization: Bearer <token>`. Strongly advised when listening beyond loopback.',
+      ),
     allowedHosts: z
       .array(z.string().min(1))
       .optional()
-      .describe('Host header values accepted (DNS-rebinding defence). Default: loopback names when bound to loopback, any otherwise.'),
+      .describe(
+        'Host header values accepted (DNS-rebinding defence). Default: loopback names when bound to loopback, any otherwise.',
+      ),
     allowedOrigins: z
       .array(z.string().min(1))
       .optional()
-      .describe('Origin header values accepted from browsers. Default: none (requests with an Origin header are refused).'),
+      .describe(
+        'Origin header values accepted from browsers. Default: none (requests with an Origin header are refused).',
+      ),
     maxSessions: z.number().int().min(1).max(100_000).default(1_000).describe('Concurrent client sessions.'),
   })
   .default({ path: '/mcp', maxSessions: 1_000 })
@@ -154,19 +184,27 @@ export const gatewaySectionSchema = z
     servers: z
       .array(gatewayServerSchema)
       .default([])
-      .describe('Upstream servers used by `warden gateway` when neither `-- <command>` nor `--upstream` is given.'),
+      .describe(
+        'Upstream servers used by `warden gateway` when neither `-- <command>` nor `--upstream` is given.',
+      ),
     namespace: z
       .enum(['auto', 'always'])
       .default('auto')
-      .describe('`auto` prefixes tool and prompt names with `server__` only when two servers offer the same name; `always` prefixes every name.'),
+      .describe(
+        '`auto` prefixes tool and prompt names with `server__` only when two servers offer the same name; `always` prefixes every name.',
+      ),
     unknownTools: z
       .enum(['hide', 'show'])
       .default('hide')
-      .describe('Tools that are not declared in `tools:` are hidden from tools/list (`hide`) or listed (`show`); calls to them are denied either way.'),
+      .describe(
+        'Tools that are not declared in `tools:` are hidden from tools/list (`hide`) or listed (`show`); calls to them are denied either way.',
+      ),
     poisoned: z
       .enum(['hide', 'warn'])
       .default('hide')
-      .describe('A tool whose definition the scanner flags (poisoning, shadowing) is hidden and its calls denied (`hide`), or only reported (`warn`).'),
+      .describe(
+        'A tool whose definition the scanner flags (poisoning, shadowing) is hidden and its calls denied (`hide`), or only reported (`warn`).',
+      ),
     pinning: z
       .enum(['first-use', 'review', 'off'])
       .default('first-use')
@@ -181,25 +219,43 @@ export const gatewaySectionSchema = z
       .min(1024)
       .max(256 * MiB)
       .default(4 * MiB)
-      .describe('Largest message accepted from the client; larger ones are refused (HTTP 413) or close the stdio connection.'),
+      .describe(
+        'Largest message accepted from the client; larger ones are refused (HTTP 413) or close the stdio connection.',
+      ),
     maxUpstreamMessageBytes: z
       .number()
       .int()
       .min(1024)
       .max(1024 * MiB)
       .default(16 * MiB)
-      .describe('Largest message accepted from an upstream stdio server; a larger one is treated as a crash of that server.'),
+      .describe(
+        'Largest message accepted from an upstream stdio server; a larger one is treated as a crash of that server.',
+      ),
     requestTimeoutMs: z
       .number()
       .int()
       .min(100)
       .max(24 * 3600_000)
       .default(120_000)
-      .describe('An upstream that does not answer a request within this time is sent a cancellation and the client an error.'),
+      .describe(
+        'An upstream that does not answer a request within this time is sent a cancellation and the client an error.',
+      ),
     restart: z
       .strictObject({
-        maxRestarts: z.number().int().min(0).max(1_000).default(5).describe('Restarts of a crashed stdio server allowed per `windowMs`.'),
-        windowMs: z.number().int().min(1_000).max(24 * 3600_000).default(60_000).describe('Window of `maxRestarts`.'),
+        maxRestarts: z
+          .number()
+          .int()
+          .min(0)
+          .max(1_000)
+          .default(5)
+          .describe('Restarts of a crashed stdio server allowed per `windowMs`.'),
+        windowMs: z
+          .number()
+          .int()
+          .min(1_000)
+          .max(24 * 3600_000)
+          .default(60_000)
+          .describe('Window of `maxRestarts`.'),
       })
       .default({ maxRestarts: 5, windowMs: 60_000 })
       .describe('Supervision of crashed stdio servers: restarted on the next request, within a budget.'),
@@ -209,12 +265,19 @@ export const gatewaySectionSchema = z
       .min(1)
       .max(100_000)
       .default(5_000)
-      .describe('Most tools (and prompts, resources) read from one server; beyond it the list is cut and a warning logged.'),
+      .describe(
+        'Most tools (and prompts, resources) read from one server; beyond it the list is cut and a warning logged.',
+      ),
   })
   .superRefine((g, ctx) => {
     const seen = new Set<string>();
     g.servers.forEach((s, i) => {
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', message: `duplicate server name \`${s.name}\``, path: ['servers', i, 'name'] });
+      if (seen.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate server name \`${s.name}\``,
+          path: ['servers', i, 'name'],
+        });
       seen.add(s.name);
     });
   })

@@ -10,7 +10,13 @@ agents:
 
 describe('gateway section', () => {
   it('has safe defaults', () => {
-    expect(gatewayDefaults()).toMatchObject({ namespace: 'auto', unknownTools: 'hide', poisoned: 'hide', pinning: 'first-use', maxMessageBytes: 4 * 1024 * 1024 });
+    expect(gatewayDefaults()).toMatchObject({
+      namespace: 'auto',
+      unknownTools: 'hide',
+      poisoned: 'hide',
+      pinning: 'first-use',
+      maxMessageBytes: 4 * 1024 * 1024,
+    });
   });
 
   it('accepts stdio and HTTP servers with credentials from the environment or the store', () => {
@@ -29,7 +35,12 @@ describe('gateway section', () => {
       { servers: [{ name: 'x', command: 'a', url: 'http://b' }] },
       { servers: [{ name: 'a__b', command: 'a' }] },
       { servers: [{ name: 'x', url: 'file:///etc/passwd' }] },
-      { servers: [{ name: 'x', command: 'a' }, { name: 'x', command: 'b' }] },
+      {
+        servers: [
+          { name: 'x', command: 'a' },
+          { name: 'x', command: 'b' },
+        ],
+      },
       { servers: [{ name: 'x', command: 'a', env: { 'BAD-NAME': 'v' } }] },
       { maxMessageBytes: 10 },
     ];

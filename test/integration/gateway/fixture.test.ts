@@ -3,7 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, FIXTURE, gatewayArgs, ledgerOf, NODE, ROOT, stdioGateway, textOf, workspace } from './helpers.js';
+import {
+  eventually,
+  FIXTURE,
+  gatewayArgs,
+  ledgerOf,
+  NODE,
+  ROOT,
+  stdioGateway,
+  textOf,
+  workspace,
+} from './helpers.js';
 
 let clients: Client[] = [];
 afterEach(async () => {
@@ -61,10 +71,26 @@ describe('gateway with the fixture server', () => {
     await second.close();
 
     // A person reviews and approves the new definition with the CLI.
-    const approve = spawn(NODE, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', ws.config, 'gateway', 'pins', 'approve', 'fixture/echo', '--as', 'dana'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const approve = spawn(
+      NODE,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/cli/main.ts'),
+        '--config',
+        ws.config,
+        'gateway',
+        'pins',
+        'approve',
+        'fixture/echo',
+        '--as',
+        'dana',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     approve.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((r) => approve.once('exit', r));
@@ -72,10 +98,14 @@ describe('gateway with the fixture server', () => {
     expect(out).toMatch(/approved fixture\/echo/);
 
     const third = await connect(ws.config);
-    expect(textOf(await third.callTool({ name: 'echo', arguments: { text: 'run three' } }))).toBe('run three');
+    expect(textOf(await third.callTool({ name: 'echo', arguments: { text: 'run three' } }))).toBe(
+      'run three',
+    );
     const records = await ledgerOf(ws.dir);
     expect(records.filter((x) => x.type === 'gateway.tool.changed').length).toBe(1);
-    expect(records.some((x) => x.type === 'alert' && JSON.stringify(x.data).includes('tool-rug-pull'))).toBe(true);
+    expect(records.some((x) => x.type === 'alert' && JSON.stringify(x.data).includes('tool-rug-pull'))).toBe(
+      true,
+    );
   });
 
   it('hides and denies a poisoned tool, and records the finding', async () => {
@@ -85,7 +115,10 @@ describe('gateway with the fixture server', () => {
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('echo');
     expect(names).not.toContain('add_numbers');
-    const r = await client.callTool({ name: 'add_numbers', arguments: { a: 1, b: 2, sidenote: 'my ssh key' } });
+    const r = await client.callTool({
+      name: 'add_numbers',
+      arguments: { a: 1, b: 2, sidenote: 'my ssh key' },
+    });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/looks poisoned/);
     expect(fixtureLog(ws.dir)).not.toContain('call add_numbers');
@@ -103,7 +136,9 @@ describe('gateway with the fixture server', () => {
 
     // Cancellation reaches the upstream.
     const ac = new AbortController();
-    const slow = client.callTool({ name: 'slow', arguments: { steps: 100, delayMs: 20 } }, undefined, { signal: ac.signal });
+    const slow = client.callTool({ name: 'slow', arguments: { steps: 100, delayMs: 20 } }, undefined, {
+      signal: ac.signal,
+    });
     await eventually(() => (fixtureLog(ws.dir).includes('call slow') ? true : undefined));
     ac.abort('the user changed their mind');
     await expect(slow).rejects.toThrow();
@@ -119,14 +154,18 @@ describe('gateway with the fixture server', () => {
 
     // A crash: the call errors, the gateway stays up and restarts the server for the next call.
     await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/exited|dropped/);
-    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after the crash' } }))).toBe('after the crash');
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'after the crash' } }))).toBe(
+      'after the crash',
+    );
     await client.close();
 
     const records = await eventually(async () => {
       const all = await ledgerOf(ws.dir);
       return all.filter((x) => x.type === 'tool.result').length >= 5 ? all : undefined;
     });
-    const results = new Map(records.filter((x) => x.type === 'tool.result').map((x) => [x.tool, x.data as { isError?: boolean }]));
+    const results = new Map(
+      records.filter((x) => x.type === 'tool.result').map((x) => [x.tool, x.data as { isError?: boolean }]),
+    );
     expect(results.get('slow')?.isError).toBe(true);
     expect(results.get('hang')?.isError).toBe(true);
     expect(results.get('crash')?.isError).toBe(true);
@@ -137,25 +176,40 @@ describe('gateway with the fixture server', () => {
   it('keeps stdout to protocol messages and answers garbage with JSON-RPC errors; an oversized message closes cleanly', async () => {
     const ws = workspace('');
     ws.write(`${fixtureServers(ws.dir, 'v1')}  maxMessageBytes: 4096\n`);
-    const child = spawn(NODE, gatewayArgs(ws.config, []), { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', GW_TEST_SECRET: SECRET } });
+    const child = spawn(NODE, gatewayArgs(ws.config, []), {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', GW_TEST_SECRET: SECRET },
+    });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const lines = () => stdout.split('\n').filter(Boolean);
     const send = (s: string) => child.stdin.write(s + '\n');
-    send('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}');
+    send(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}',
+    );
     await eventually(() => (lines().length >= 1 ? true : undefined));
     send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
     send('this is not json');
     send('{"jsonrpc":"2.0","id":2,"method":"no/such/method"}');
     send('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"ok"}}}');
     await eventually(() => (lines().length >= 4 ? true : undefined));
-    const parsed = lines().map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number }; result?: unknown });
+    const parsed = lines().map(
+      (l) => JSON.parse(l) as { id?: unknown; error?: { code: number }; result?: unknown },
+    );
     for (const m of parsed) expect(m).toMatchObject({ jsonrpc: '2.0' });
     expect(parsed.find((m) => m.error?.code === -32700)).toBeDefined();
     expect(parsed.find((m) => m.id === 2)?.error?.code).toBe(-32601);
     expect(JSON.stringify(parsed.find((m) => m.id === 3)?.result)).toContain('ok');
 
-    send(JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x'.repeat(10_000) } } }));
+    send(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'x'.repeat(10_000) } },
+      }),
+    );
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(0);
     expect(fixtureLog(ws.dir)).not.toContain('x'.repeat(100));

@@ -71,10 +71,19 @@ export async function stdioGateway(
   args: string[],
   options: { env?: Record<string, string>; capabilities?: Record<string, unknown> } = {},
 ): Promise<{ client: Client; stderr: string[]; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: NODE, args: gatewayArgs(config, args), cwd: ROOT, env: options.env ?? {}, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: NODE,
+    args: gatewayArgs(config, args),
+    cwd: ROOT,
+    env: options.env ?? {},
+    stderr: 'pipe',
+  });
   const stderr: string[] = [];
   transport.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
-  const client = new Client({ name: 'it-client', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+  const client = new Client(
+    { name: 'it-client', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {} },
+  );
   await client.connect(transport);
   return { client, stderr, transport };
 }
@@ -86,7 +95,9 @@ export function freePort(): Promise<number> {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
-      s.close(() => { resolvePort(port); });
+      s.close(() => {
+        resolvePort(port);
+      });
     });
   });
 }
@@ -105,7 +116,9 @@ export async function spawnReady(
   });
   const output: string[] = [];
   await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${args.join(' ')} not ready in time: ${output.join('')}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`${args.join(' ')} not ready in time: ${output.join('')}`));
+    }, 30_000);
     const on = (c: Buffer) => {
       output.push(c.toString());
       if (ready.test(output.join(''))) {
@@ -125,8 +138,13 @@ export async function spawnReady(
     output,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) { done(); return; }
-        child.once('exit', () => { done(); });
+        if (child.exitCode !== null) {
+          done();
+          return;
+        }
+        child.once('exit', () => {
+          done();
+        });
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
       }),
@@ -157,7 +175,10 @@ export function textOf(result: unknown): string {
 }
 
 /** Polls until `check` returns a value, or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();

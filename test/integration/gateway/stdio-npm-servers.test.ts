@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWarden, type Warden } from '../../../src/warden.js';
-import { EVERYTHING, eventually, FILESYSTEM, gatewayArgs, ledgerOf, MEMORY, NODE, ROOT, stdioGateway, textOf, workspace } from './helpers.js';
+import {
+  EVERYTHING,
+  eventually,
+  FILESYSTEM,
+  gatewayArgs,
+  ledgerOf,
+  MEMORY,
+  NODE,
+  ROOT,
+  stdioGateway,
+  textOf,
+  workspace,
+} from './helpers.js';
 
 let clients: Client[] = [];
 let wardens: Warden[] = [];
@@ -39,15 +51,22 @@ describe('stdio gateway in front of the real npm servers', () => {
 
     const prompt = await client.getPrompt({ name: 'args-prompt', arguments: { city: 'Lyon' } });
     expect(JSON.stringify(prompt.messages)).toContain('Lyon');
-    const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'E' } });
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'completable-prompt' },
+      argument: { name: 'department', value: 'E' },
+    });
     expect(Array.isArray(completion.completion.values)).toBe(true);
     await expect(client.ping()).resolves.toBeDefined();
     await expect(client.setLoggingLevel('info')).resolves.toBeDefined();
 
     const progress: number[] = [];
-    const long = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
-    });
+    const long = await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p.progress),
+      },
+    );
     expect(textOf(long)).toMatch(/completed/i);
     expect(progress.length).toBe(3);
 
@@ -56,7 +75,11 @@ describe('stdio gateway in front of the real npm servers', () => {
       const r = await ledgerOf(ws.dir);
       return r.filter((x) => x.type === 'tool.result').length >= 3 ? r : undefined;
     });
-    expect(records.filter((r) => r.type === 'tool.call').map((r) => r.tool)).toEqual(['echo', 'get-sum', 'trigger-long-running-operation']);
+    expect(records.filter((r) => r.type === 'tool.call').map((r) => r.tool)).toEqual([
+      'echo',
+      'get-sum',
+      'trigger-long-running-operation',
+    ]);
     expect(records.some((r) => r.type === 'ingest' && (r.data as { ref?: string }).ref === uri)).toBe(true);
   });
 
@@ -69,8 +92,13 @@ describe('stdio gateway in front of the real npm servers', () => {
     clients.push(client);
     const tools = (await client.listTools()).tools.map((t) => t.name).sort();
     expect(tools).toEqual(['list_directory', 'read_text_file']);
-    expect(textOf(await client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'hello.txt') } }))).toBe('hello from disk');
-    const denied = await client.callTool({ name: 'write_file', arguments: { path: join(root, 'evil.txt'), content: 'x' } });
+    expect(
+      textOf(await client.callTool({ name: 'read_text_file', arguments: { path: join(root, 'hello.txt') } })),
+    ).toBe('hello from disk');
+    const denied = await client.callTool({
+      name: 'write_file',
+      arguments: { path: join(root, 'evil.txt'), content: 'x' },
+    });
     expect(denied.isError).toBe(true);
     expect(textOf(denied)).toMatch(/Warden denied the call to write_file/);
     expect(textOf(denied)).toMatch(/Intern/);
@@ -101,9 +129,16 @@ describe('stdio gateway in front of the real npm servers', () => {
     }>('approvals.api')!;
     const nextPending = () => eventually(async () => (await api.list({ status: 'pending' }))[0]?.request);
 
-    const granted = client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote notes'] }] } }, undefined, {
-      timeout: 60_000,
-    });
+    const granted = client.callTool(
+      {
+        name: 'create_entities',
+        arguments: { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote notes'] }] },
+      },
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
     const req = await nextPending();
     expect(req.tool).toBe('create_entities');
     await api.approve(req.id, 'dana');
@@ -111,9 +146,16 @@ describe('stdio gateway in front of the real npm servers', () => {
     expect(ok.isError).toBeFalsy();
     expect(readFileSync(memFile, 'utf8')).toContain('Ada');
 
-    const refused = client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Mallory', entityType: 'person', observations: [] }] } }, undefined, {
-      timeout: 60_000,
-    });
+    const refused = client.callTool(
+      {
+        name: 'create_entities',
+        arguments: { entities: [{ name: 'Mallory', entityType: 'person', observations: [] }] },
+      },
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
     const second = await nextPending();
     await api.deny(second.id, 'dana', 'not this one');
     const no = await refused;
@@ -138,14 +180,26 @@ describe('stdio gateway in front of the real npm servers', () => {
     clients.push(client);
     expect(client.getServerVersion()?.name).toBe('warden-gateway');
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['fs__list_directory', 'fs__read_text_file', 'fs__write_file', 'mem__create_entities', 'mem__read_graph']);
-    expect(textOf(await client.callTool({ name: 'fs__read_text_file', arguments: { path: join(root, 'a.txt') } }))).toBe('file a');
+    expect(names).toEqual([
+      'fs__list_directory',
+      'fs__read_text_file',
+      'fs__write_file',
+      'mem__create_entities',
+      'mem__read_graph',
+    ]);
+    expect(
+      textOf(await client.callTool({ name: 'fs__read_text_file', arguments: { path: join(root, 'a.txt') } })),
+    ).toBe('file a');
     expect(textOf(await client.callTool({ name: 'mem__read_graph', arguments: {} }))).toMatch(/entities/);
     const records = await eventually(async () => {
       const all = await ledgerOf(ws.dir);
       return all.filter((r) => r.type === 'tool.call').length >= 2 ? all : undefined;
     });
-    expect(records.filter((r) => r.type === 'tool.call').map((r) => [(r.data as { server?: string }).server, r.tool])).toEqual([
+    expect(
+      records
+        .filter((r) => r.type === 'tool.call')
+        .map((r) => [(r.data as { server?: string }).server, r.tool]),
+    ).toEqual([
       ['fs', 'read_text_file'],
       ['mem', 'read_graph'],
     ]);
@@ -154,14 +208,27 @@ describe('stdio gateway in front of the real npm servers', () => {
   it('answers a client that writes its requests and closes stdin at once, then exits', async () => {
     const ws = workspace('');
     const lines = [
-      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '0' } } },
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'pipe', version: '0' },
+        },
+      },
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       { jsonrpc: '2.0', id: 2, method: 'tools/list' },
       { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'read_graph', arguments: {} } },
     ];
     const child = spawn(NODE, gatewayArgs(ws.config, ['--agent', 'senior', '--', NODE, MEMORY]), {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MEMORY_FILE_PATH: join(ws.dir, 'm.jsonl') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        MEMORY_FILE_PATH: join(ws.dir, 'm.jsonl'),
+      },
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     let out = '';
@@ -169,7 +236,10 @@ describe('stdio gateway in front of the real npm servers', () => {
     child.stdin.end(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(0);
-    const replies = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: number; result?: Record<string, unknown> });
+    const replies = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: number; result?: Record<string, unknown> });
     expect(replies.map((r) => r.id)).toEqual([1, 2, 3]);
     expect(JSON.stringify(replies[2]?.result)).toContain('entities');
   });

@@ -168,7 +168,7 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       expect(rookie?.body.history[0]?.reason).toMatch(/stays Intern, time at phase restarts/);
     });
 
-    it('treats an unreadable stored phase as intern and lets a person fix it', async () => {
+    it('treats an unreadable or unsealed stored phase as intern and lets a person fix it', async () => {
       const { store, maturity } = await setup();
       await store.putDoc(AGENT_STATE_COLLECTION, 'chief', { phase: 'god', since: 'yesterday' });
       await maturity.cache.refreshAgent('chief');
@@ -178,6 +178,17 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       await maturity.cache.refreshAll();
       expect(maturity.phaseOf('chief')).toBe('principal');
       expect(maturity.phaseOf('nobody')).toBe('intern');
+      // A well-formed state that Warden did not write (no seal, or another agent's) promotes nobody.
+      await store.putDoc(AGENT_STATE_COLLECTION, 'rookie', { phase: 'principal', since: 1, history: [] });
+      await maturity.cache.refreshAgent('rookie');
+      expect(maturity.phaseOf('rookie')).toBe('intern');
+      await maturity.demote('chief', 'senior', 'alice', 'review');
+      const sealed = await store.getDoc(AGENT_STATE_COLLECTION, 'chief');
+      await store.putDoc(AGENT_STATE_COLLECTION, 'rookie', sealed!.body);
+      await maturity.cache.refreshAgent('rookie');
+      expect(maturity.phaseOf('rookie')).toBe('intern');
+      expect((await maturity.explain('rookie')).source).toBe('store (unreadable: treated as intern)');
+      expect(maturity.phaseOf('chief')).toBe('senior');
     });
   });
 }

@@ -1,0 +1,15 @@
+import { GrantMatcher } from './src/actions/grants/matcher.ts';
+import { parseConfig } from './src/config/load.ts';
+import { Policy } from './src/config/policy.ts';
+const which = process.argv[2] ?? 'exact';
+const n = Number(process.argv[3] ?? 10);
+const lines: string[] = [];
+for (let i = 0; i < n - 1; i++) lines.push(which === 'exact' ? `      - { tool: deploy, where: { repoId: "org/repo-${i}", env: [staging, prod] } }` : `      - { tool: deploy, where: { repoId: "org${i}/*", env: [staging, prod] } }`);
+lines.push('      - { tool: deploy, where: { repoId: "acme/*", env: [staging, prod] } }');
+const p = new Policy(parseConfig(`version: 1\nagents:\n  - id: bot\n    owner: o\n    phase: principal\n    grants:\n${lines.join('\n')}\ntools:\n  - { name: deploy, class: read }\n`));
+const m = new GrantMatcher(p);
+const tool = p.tool('deploy')!;
+const call = { tool: 'deploy', args: { repoId: 'acme/web', env: 'prod', day: 'mon' } };
+let k = 0;
+for (let r = 0; r < 50; r++) for (let i = 0; i < 200_000; i++) if (m.match('bot', tool, call, 0).kind === 'allow') k++;
+console.log('ok', k);
