@@ -102,7 +102,9 @@ function compileCap(c: Cap, agent: string, label: string): CompiledCap {
 function toolMatches(list: ((n: string) => boolean)[] | undefined, tool: ToolConfig): boolean {
   if (!list) return true;
   const full = tool.server ? `${tool.server}/${tool.name}` : tool.name;
-  return list.some((m) => m(tool.name) || m(full));
+  // A plain loop: see anyOf in schema-compile.ts.
+  for (const m of list) if (m(tool.name) || m(full)) return true;
+  return false;
 }
 
 /** The compiled phase gate with its cap windows. */
@@ -264,7 +266,9 @@ export class PhaseGate {
   private matchingCaps(agentId: string, tool: ToolConfig, args: Record<string, unknown>): CompiledCap[] {
     const rules = this.byAgent.get(agentId);
     if (!rules) return [];
-    return rules.caps.filter((c) => c.classes.includes(tool.class) && toolMatches(c.tools, tool) && c.where.test(args, 'deny'));
+    const out: CompiledCap[] = [];
+    for (const c of rules.caps) if (c.classes.includes(tool.class) && toolMatches(c.tools, tool) && c.where.test(args, 'deny')) out.push(c);
+    return out;
   }
 
   private measure(c: CompiledCap, args: Record<string, unknown>): { weight: number; tag: string | undefined } | undefined {

@@ -75,9 +75,14 @@ export class ApprovalRules {
   needs(agent: string, tool: string, toolConfig: ToolConfig | undefined, args: unknown): ApprovalNeeds {
     const matched: CompiledRule[] = [];
     const a = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+    const full = toolConfig?.server !== undefined ? `${toolConfig.server}/${tool}` : undefined;
+    const any = (list: ((n: string) => boolean)[], a: string, b?: string): boolean => {
+      for (const m of list) if (m(a) || (b !== undefined && m(b))) return true;
+      return false;
+    };
     for (const r of this.rules) {
-      if (r.agents && !r.agents.some((m) => m(agent))) continue;
-      if (r.tools && !r.tools.some((m) => m(tool) || (toolConfig?.server !== undefined && m(`${toolConfig.server}/${tool}`)))) continue;
+      if (r.agents && !any(r.agents, agent)) continue;
+      if (r.tools && !any(r.tools, tool, full)) continue;
       if (r.classes && (toolConfig === undefined || !r.classes.includes(toolConfig.class))) continue;
       // Rules tighten approvals, so doubt about an argument counts as a match (deny mode).
       if (!r.where.test(a, 'deny')) continue;

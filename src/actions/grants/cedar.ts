@@ -167,7 +167,9 @@ export function toCedarValue(v: unknown, depth = 0): cedar.CedarValueJson | unde
       }
       const obj = v as Record<string, unknown>;
       const keys = Object.keys(obj);
-      if (keys.some((k) => RESERVED.has(k))) {
+      let reserved = false;
+      for (const k of keys) if (RESERVED.has(k)) reserved = true;
+      if (reserved) {
         try {
           return JSON.stringify(obj);
         } catch {
@@ -340,8 +342,9 @@ export class CedarEngine {
       errors.push(`${p?.label ?? e.policyId}: ${e.error.message}`);
       if (!p || p.effect === 'forbid') failedForbids.push(p?.label ?? e.policyId);
     }
-    const labels = diagnostics.reason.map((id) => this.byId.get(id)?.label ?? id);
-    if (failedForbids.length > 0) return { effect: 'forbid', policies: [...labels.filter(() => decision === 'deny'), ...failedForbids], errors };
+    const labels: string[] = [];
+    for (const id of diagnostics.reason) labels.push(this.byId.get(id)?.label ?? id);
+    if (failedForbids.length > 0) return { effect: 'forbid', policies: decision === 'deny' ? [...labels, ...failedForbids] : failedForbids, errors };
     if (decision === 'allow') return { effect: 'permit', policies: labels, errors };
     return labels.length > 0 ? { effect: 'forbid', policies: labels, errors } : { effect: 'none', policies: [], errors };
   }

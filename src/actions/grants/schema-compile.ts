@@ -149,6 +149,18 @@ function preview(v: unknown): string {
 
 type TextTest = (text: string) => boolean;
 
+/**
+ * A test that passes when any of `tests` does. A plain loop on purpose: hot paths here avoid array
+ * builtins that take callbacks (`some`, `map`, ...), whose inlined deoptimisation has crashed V8 11
+ * (Node 20) under load.
+ */
+function anyOf(tests: readonly TextTest[]): TextTest {
+  return (t) => {
+    for (let i = 0; i < tests.length; i++) if ((tests[i] as TextTest)(t)) return true;
+    return false;
+  };
+}
+
 function textTest(kind: 'equals' | 'glob' | 'prefix' | 'regex', pattern: string, ignoreCase: boolean): TextTest {
   switch (kind) {
     case 'equals': {
@@ -214,7 +226,7 @@ function compileConstraint(path: string, value: WhereValue): CompiledConstraint 
     const parts = list.map((v) => plainTest(v, false));
     if (parts.every((p) => p.exact !== undefined)) exact = parts.map((p) => p.exact as string);
     if (parts.every((p) => p.key !== undefined)) indexKeys = parts.map((p) => p.key as string);
-    textTests.push(parts.length === 1 ? (parts[0] as { test: TextTest }).test : (t) => parts.some((p) => p.test(t)));
+    textTests.push(parts.length === 1 ? (parts[0] as { test: TextTest }).test : anyOf(parts.map((p) => p.test)));
     words.push(parts.length === 1 ? (parts[0] as { describe: string }).describe : `one of ${parts.map((p) => p.describe).join(', ')}`);
   } else {
     const ic = value.ignoreCase === true;
@@ -224,8 +236,7 @@ function compileConstraint(path: string, value: WhereValue): CompiledConstraint 
       if (!ic) exact = [String(value.equals)];
     }
     if (value.oneOf !== undefined) {
-      const tests = value.oneOf.map((v) => textTest('equals', String(v), ic));
-      textTests.push((t) => tests.some((f) => f(t)));
+      textTests.push(anyOf(value.oneOf.map((v) => textTest('equals', String(v), ic))));
       words.push(`one of ${value.oneOf.map((v) => JSON.stringify(String(v))).join(', ')}`);
       if (!ic && exact === undefined) exact = value.oneOf.map(String);
     }
