@@ -41,7 +41,7 @@ export async function run(): Promise<BenchResult[]> {
   rmSync(dir, { recursive: true, force: true });
 
   const engine = new PolicyEngine([
-    { action: 'read_file', effect: 'allow', conditions: { agent: 'bench-agent' } },
+    { action: 'read_file', effect: 'allow', condition: { agent: 'bench-agent' } },
     { action: '*', effect: 'deny' },
   ]);
   const peerEngine = await measureAsync('peer: AGT PolicyEngine.evaluate', () => engine.evaluate('read_file', { agent: 'bench-agent' }), {

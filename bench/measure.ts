@@ -13,7 +13,7 @@ export function percentile(sorted: readonly number[], p: number): number {
  */
 export async function measureAsync(
   name: string,
-  op: (i: number) => Promise<unknown> | unknown,
+  op: (i: number) => unknown,
   options: { samples?: number; warmup?: number; notes?: string } = {},
 ): Promise<BenchResult> {
   const samples = options.samples ?? 50_000;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const dataFlag = args.indexOf('--data');
-const dataDir = resolve(dataFlag >= 0 && args[dataFlag + 1] ? args[dataFlag + 1]! : join(here, '..', '..', 'shared', 'data'));
+const dataDir = resolve((dataFlag >= 0 ? args[dataFlag + 1] : undefined) ?? join(here, '..', '..', 'shared', 'data'));
 if (!existsSync(join(dataDir, 'agentdojo', 'traces-v1.2.1.json'))) {
   process.stderr.write(`eval: no evaluation data under ${dataDir}; pass --data <dir holding agentdojo/, bipia/, ...>\n`);
   process.exit(2);

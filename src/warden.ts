@@ -106,7 +106,7 @@ export class Warden {
         batchSize: config.ledger.batchSize,
         flushMs: config.ledger.flushMs,
         maxPending: config.ledger.maxPending,
-        onError: (e) => onError(e, 'ledger flush'),
+        onError: (e) => { onError(e, 'ledger flush'); },
       });
       const redactor = new Redactor({ patterns: config.ledger.redact, keys: config.ledger.redactKeys });
       const killSwitches = new KillSwitches(store);
@@ -255,7 +255,7 @@ export class Warden {
       decision.verdict = 'deny';
       decision.reasons = [reason('ledger', 6, 'ASI08', 'the ledger cannot accept records (store unreachable, backlog full)')];
     }
-    this.pipeline.observe(ctx, decision, (stage, error) => this.onError(error, `stage ${stage} observe`));
+    this.pipeline.observe(ctx, decision, (stage, error) => { this.onError(error, `stage ${stage} observe`); });
     for (const ext of this.extensions) {
       if (!ext.onDecision) continue;
       try {
@@ -372,7 +372,7 @@ export class Warden {
         data = { credential: e.credential.name, scope: e.credential.scope };
         break;
     }
-    data.reasons = decision.reasons.length === 0 ? [] : (r.value(decision.reasons) as Reason[]);
+    data.reasons = decision.reasons.length === 0 ? [] : (r.value(decision.reasons));
     if (decision.approvalId) data.approvalId = decision.approvalId;
     if (decision.tier !== undefined) data.tier = decision.tier;
     if (e.actor.tenant !== undefined) data.tenant = e.actor.tenant;

@@ -166,7 +166,7 @@ describe('Warden decisions', () => {
     cyclic.self = cyclic;
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 5000; i++) deep = (deep.x = {}) as Record<string, unknown>;
+    for (let i = 0; i < 5000; i++) deep = (deep.x = {});
     for (const args of [{ big: 'x'.repeat(5_000_000) }, cyclic, root, { n: NaN, b: BigInt(1), f: () => 1 }]) {
       const d = await s.authorize({ tool: 'read_file', args });
       expect(['allow', 'deny']).toContain(d.verdict);

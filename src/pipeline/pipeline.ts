@@ -77,7 +77,7 @@ export class Pipeline {
       let out: unknown;
       try {
         out = stage.evaluate(ctx);
-        if (isThenable(out)) out = await this.bounded(out, stage.name);
+        if (isThenable(out)) out = await this.bounded(out);
       } catch (error) {
         return failClosed(stage.name, `failed (${error instanceof Error ? error.message : String(error)})`);
       }
@@ -122,12 +122,16 @@ export class Pipeline {
     }
   }
 
-  private bounded(promise: PromiseLike<unknown>, name: string): Promise<unknown> {
+  private bounded(promise: PromiseLike<unknown>): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${this.stageTimeoutMs} ms`)), this.stageTimeoutMs);
+      timer = setTimeout(() => {
+        reject(new Error(`timed out after ${this.stageTimeoutMs} ms`));
+      }, this.stageTimeoutMs);
     });
-    return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([Promise.resolve(promise), timeout]).finally(() => {
+      clearTimeout(timer);
+    });
   }
 }
 
