@@ -3,7 +3,19 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build-check/**', 'node_modules/**', 'bench/**/*.js', 'eval/**/*.js', 'coverage/**', '.ci/**', 'tmp-*', '.h*.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'build-check/**',
+      'node_modules/**',
+      'bench/**/*.js',
+      'eval/**/*.js',
+      'coverage/**',
+      '.ci/**',
+      'tmp-*',
+      '.h*.ts',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -12,7 +24,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unnecessary-condition': 'off',
       '@typescript-eslint/no-extraneous-class': 'off',
       // Typed lookups such as service<T>(name) deliberately take the type from the caller.

@@ -13,18 +13,20 @@ try {
 }
 
 // Suites that must run in CI: a file path fragment and a description for the message.
-const REQUIRED = [
-  { match: 'test/integration/store/postgres', what: 'PostgreSQL store suite' },
-];
+const REQUIRED = [{ match: 'test/integration/store/postgres', what: 'PostgreSQL store suite' }];
 
 let problems = 0;
 for (const req of REQUIRED) {
   const files = report.testResults.filter((r) => r.name.includes(req.match));
   const tests = files.flatMap((f) => f.assertionResults);
   const passed = tests.filter((t) => t.status === 'passed').length;
-  const skipped = tests.filter((t) => t.status === 'skipped' || t.status === 'pending' || t.status === 'todo').length;
+  const skipped = tests.filter(
+    (t) => t.status === 'skipped' || t.status === 'pending' || t.status === 'todo',
+  ).length;
   if (files.length === 0 || passed === 0 || skipped > 0) {
-    console.log(`REQUIRED SUITE DID NOT RUN: ${req.what} (${files.length} files, ${passed} passed, ${skipped} skipped)`);
+    console.log(
+      `REQUIRED SUITE DID NOT RUN: ${req.what} (${files.length} files, ${passed} passed, ${skipped} skipped)`,
+    );
     problems++;
   }
 }
@@ -34,7 +36,8 @@ const passed = report.numPassedTests;
 const brokenFiles = report.testResults.filter(
   (r) => r.status === 'failed' && !r.assertionResults.some((t) => t.status === 'failed'),
 );
-for (const f of brokenFiles) console.log(`TEST FILE FAILED TO RUN: ${f.name}: ${(f.message ?? '').split('\n')[0]}`);
+for (const f of brokenFiles)
+  console.log(`TEST FILE FAILED TO RUN: ${f.name}: ${(f.message ?? '').split('\n')[0]}`);
 const failed = report.numFailedTests + problems + brokenFiles.length;
 const skipped = report.numPendingTests + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

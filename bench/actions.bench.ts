@@ -43,7 +43,13 @@ agents:
 ${lines.join('\n')}
 tools:
   - { name: deploy, class: read }
-${cedar ? `actions:\n  cedar:\n    policies: |\n${CEDAR.split('\n').map((l) => `      ${l}`).join('\n')}\n` : ''}`;
+${
+  cedar
+    ? `actions:\n  cedar:\n    policies: |\n${CEDAR.split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n')}\n`
+    : ''
+}`;
 }
 
 /** Measures a synchronous function in batches (timer overhead would dominate single calls). */
@@ -59,10 +65,22 @@ function measureSync(name: string, op: () => unknown, samples: number, notes: st
   }
   const totalUs = Number(process.hrtime.bigint() - started) / 1000;
   lat.sort((a, b) => a - b);
-  return { name, unit: 'ops/s', opsPerSec: Math.round((samples / totalUs) * 1e6), p50Us: round(percentile(lat, 50)), p99Us: round(percentile(lat, 99)), samples, notes };
+  return {
+    name,
+    unit: 'ops/s',
+    opsPerSec: Math.round((samples / totalUs) * 1e6),
+    p50Us: round(percentile(lat, 50)),
+    p99Us: round(percentile(lat, 99)),
+    samples,
+    notes,
+  };
 }
 
-export async function decisionBench(grants: number, style: 'exact' | 'glob', cedar: boolean): Promise<BenchResult[]> {
+export async function decisionBench(
+  grants: number,
+  style: 'exact' | 'glob',
+  cedar: boolean,
+): Promise<BenchResult[]> {
   const text = config(grants, style, cedar);
   const policy = new Policy(parseConfig(text));
   const matcher = new GrantMatcher(policy);
@@ -78,7 +96,16 @@ export async function decisionBench(grants: number, style: 'exact' | 'glob', ced
       `least privilege: grants matcher, ${label}`,
       () => {
         const v = matcher.match('bot', tool, call, 0);
-        if (engine && v.kind === 'allow') engine.evaluate({ agent, tool, call, actor: { agent: 'bot', session: 's' }, phase: 'principal', taint: 1, now: 0 });
+        if (engine && v.kind === 'allow')
+          engine.evaluate({
+            agent,
+            tool,
+            call,
+            actor: { agent: 'bot', session: 's' },
+            phase: 'principal',
+            taint: 1,
+            now: 0,
+          });
       },
       cedar ? 20_000 : 200_000,
       'the gate alone: compiled grants, then Cedar only when a policy in scope can change the answer',
@@ -86,13 +113,18 @@ export async function decisionBench(grants: number, style: 'exact' | 'glob', ced
   );
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-actions-'));
   const store = await openSqliteStore({ path: join(dir, 'bench.db') });
-  const warden = await createWarden({ config: parseConfig(text), store, extensions: [actionsExtension(), maturityExtension()] });
+  const warden = await createWarden({
+    config: parseConfig(text),
+    store,
+    extensions: [actionsExtension(), maturityExtension()],
+  });
   const session = warden.session({ agent: 'bot' });
   out.push(
     await measureAsync(`decision: full in-process, ${label}`, () => session.authorize(call), {
       samples: cedar ? 20_000 : 50_000,
       warmup: 5_000,
-      notes: 'kill switch, registry, phase, least privilege, approval rules; ledger enqueued into SQLite (the tool is declared read so no phase gate escalates)',
+      notes:
+        'kill switch, registry, phase, least privilege, approval rules; ledger enqueued into SQLite (the tool is declared read so no phase gate escalates)',
     }),
   );
   await warden.close();
@@ -111,7 +143,11 @@ approvals:
 `;
 
 export async function approvalBench(label: string, store: Store, samples: number): Promise<BenchResult> {
-  const warden = await createWarden({ config: parseConfig(APPROVAL_CONFIG), store, extensions: [actionsExtension(), maturityExtension()] });
+  const warden = await createWarden({
+    config: parseConfig(APPROVAL_CONFIG),
+    store,
+    extensions: [actionsExtension(), maturityExtension()],
+  });
   const api = warden.runtime.service<Approvals>('approvals.api');
   if (!api) throw new Error('the approvals service is not running');
   const session = warden.session({ agent: 'bot' });
@@ -125,7 +161,11 @@ export async function approvalBench(label: string, store: Store, samples: number
       const r = await session.authorize(call);
       if (r.verdict !== 'allow') throw new Error('approval did not redeem');
     },
-    { samples, warmup: Math.min(50, samples), notes: 'one op = request stored + vote (CAS) + redemption (CAS), each sealed, announced and ledgered' },
+    {
+      samples,
+      warmup: Math.min(50, samples),
+      notes: 'one op = request stored + vote (CAS) + redemption (CAS), each sealed, announced and ledgered',
+    },
   );
   await warden.close();
   return result;
@@ -143,7 +183,10 @@ export async function run(): Promise<BenchResult[]> {
   results.push(await approvalBench('SQLite', sqlite, 300));
   await sqlite.close();
   rmSync(dir, { recursive: true, force: true });
-  const url = process.env.WARDEN_BENCH_PG_URL ?? process.env.WARDEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const url =
+    process.env.WARDEN_BENCH_PG_URL ??
+    process.env.WARDEN_TEST_PG_URL ??
+    'postgres://postgres@127.0.0.1:5432/test';
   try {
     const { openPostgresStore } = await import('../src/store/postgres/postgres-store.js');
     const schema = `warden_bench_actions_${process.pid}`;
@@ -159,7 +202,13 @@ export async function run(): Promise<BenchResult[]> {
       await admin.end();
     }
   } catch (error) {
-    results.push({ name: 'approvals: create, approve, redeem (PostgreSQL)', unit: 'ops/s', opsPerSec: 0, samples: 0, notes: `not measured: ${error instanceof Error ? error.message : String(error)}` });
+    results.push({
+      name: 'approvals: create, approve, redeem (PostgreSQL)',
+      unit: 'ops/s',
+      opsPerSec: 0,
+      samples: 0,
+      notes: `not measured: ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
   return results;
 }

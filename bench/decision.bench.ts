@@ -32,9 +32,13 @@ export async function run(): Promise<BenchResult[]> {
   await session.ingest({ source: 'user', text: 'read the file notes.txt please' });
   const call = { tool: 'read_file', args: { path: 'notes.txt' } };
   const results: BenchResult[] = [];
-  const ours = await measureAsync('decision: full in-process (all stages, ledger enqueued, SQLite)', () => session.authorize(call), {
-    samples: 100_000,
-  });
+  const ours = await measureAsync(
+    'decision: full in-process (all stages, ledger enqueued, SQLite)',
+    () => session.authorize(call),
+    {
+      samples: 100_000,
+    },
+  );
   results.push(ours);
   await warden.close();
   await store.close();
@@ -44,9 +48,13 @@ export async function run(): Promise<BenchResult[]> {
     { action: 'read_file', effect: 'allow', condition: { agent: 'bench-agent' } },
     { action: '*', effect: 'deny' },
   ]);
-  const peerEngine = await measureAsync('peer: AGT PolicyEngine.evaluate', () => engine.evaluate('read_file', { agent: 'bench-agent' }), {
-    samples: 100_000,
-  });
+  const peerEngine = await measureAsync(
+    'peer: AGT PolicyEngine.evaluate',
+    () => engine.evaluate('read_file', { agent: 'bench-agent' }),
+    {
+      samples: 100_000,
+    },
+  );
   const client = AgentMeshClient.create('bench-agent', {
     capabilities: ['read_file'],
     policyRules: [
@@ -59,7 +67,8 @@ export async function run(): Promise<BenchResult[]> {
     () => client.executeWithGovernance('read_file', { path: 'notes.txt' }),
     { samples: 20_000 },
   );
-  const ratio = (peer: BenchResult) => `Warden p50 / peer p50 = ${round((ours.p50Us ?? 0) / (peer.p50Us ?? 1))}`;
+  const ratio = (peer: BenchResult) =>
+    `Warden p50 / peer p50 = ${round((ours.p50Us ?? 0) / (peer.p50Us ?? 1))}`;
   peerEngine.notes = `rule match only, no ledger; ${ratio(peerEngine)}`;
   peerClient.notes = `policy + trust + in-memory audit chain; ${ratio(peerClient)}`;
   results.push(peerEngine, peerClient);

@@ -14,7 +14,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const dataDir = resolve(args.find((a) => !a.startsWith('--')) ?? join(here, '..', '..', 'shared', 'data'));
 const suitesArg = args.find((a) => a.startsWith('--suite='));
-const options: Parameters<typeof runAgentDojoReplay>[1] = { modules: args.includes('--trust-only') ? 'trust' : 'default' };
+const options: Parameters<typeof runAgentDojoReplay>[1] = {
+  modules: args.includes('--trust-only') ? 'trust' : 'default',
+};
 if (suitesArg) options.suites = suitesArg.slice('--suite='.length).split(',');
 const tier3Arg = args.find((a) => a.startsWith('--tier3='))?.slice('--tier3='.length);
 if (tier3Arg === 'deny' || tier3Arg === 'approve') options.tier3 = tier3Arg;
@@ -23,9 +25,23 @@ const outName = args.find((a) => a.startsWith('--out='))?.slice('--out='.length)
 
 const report = await runAgentDojoReplay(dataDir, options);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-type Row = Omit<SuiteReport, 'suite' | 'tasks' | 'successes' | 'userTaskReasons' | 'attackReasons'> & { suite: string };
+type Row = Omit<SuiteReport, 'suite' | 'tasks' | 'successes' | 'userTaskReasons' | 'attackReasons'> & {
+  suite: string;
+};
 const rows: Row[] = [...report.suites, { suite: 'overall', ...report.overall }];
-const header = ['suite', 'user tasks', 'utility', 'approval', 'util.+appr.', 'blocked', 'attack pairs', 'ASR', 'stopped by approval only', 'attacker calls allowed', 'consequential allowed'];
+const header = [
+  'suite',
+  'user tasks',
+  'utility',
+  'approval',
+  'util.+appr.',
+  'blocked',
+  'attack pairs',
+  'ASR',
+  'stopped by approval only',
+  'attacker calls allowed',
+  'consequential allowed',
+];
 const table = rows.map((r) => [
   r.suite,
   String(r.userTasks),
@@ -40,7 +56,8 @@ const table = rows.map((r) => [
   pct(r.consequential_attacker_call_allow_rate),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] ?? '').length)));
-const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+const line = (cells: string[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
 process.stdout.write(
   `AgentDojo ${report.version} replay (${report.attack}), modules: ${report.extensions.join(', ')}${report.tier3Override ? `, trust.taint.tier3 = ${report.tier3Override}` : ''}${report.injectionOff ? ', injection detection off' : ''}\n`,
 );
@@ -52,10 +69,24 @@ process.stdout.write(
     'utility: user tasks whose every call was allowed; approval: tasks that needed a person and were otherwise allowed.\n',
 );
 for (const s of report.suites) {
-  const reasons = Object.entries(s.userTaskReasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  const reasons = Object.entries(s.userTaskReasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   process.stdout.write(`${s.suite}: user-task calls stopped by: ${reasons || 'nothing'}\n`);
 }
 const out = join(here, 'results', outName);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command: `npx tsx eval/agentdojo-main.ts ${args.join(' ')}`.trim(), ...report }, null, 2) + '\n');
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      command: `npx tsx eval/agentdojo-main.ts ${args.join(' ')}`.trim(),
+      ...report,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 process.stdout.write(`wrote ${out} in ${(report.durationMs / 1000).toFixed(1)} s\n`);

@@ -179,7 +179,9 @@ async function runSuite(
 ): Promise<{ report: SuiteReport; counts: Counts }> {
   const dir = mkdtempSync(join(tmpdir(), `warden-agentdojo-${name}-`));
   const store = await openSqliteStore({ path: join(dir, 'warden.db') });
-  const { config } = loadConfigFile(join(options.configDir ?? join(here, 'agentdojo'), `${name}.warden.yaml`));
+  const { config } = loadConfigFile(
+    join(options.configDir ?? join(here, 'agentdojo'), `${name}.warden.yaml`),
+  );
   if (options.tier3 !== undefined) {
     if (!config.trust) throw new Error(`${name}.warden.yaml has no trust section to override`);
     config.trust.taint.tier3 = options.tier3;
@@ -202,7 +204,8 @@ async function runSuite(
   for (const e of extensions) if (e.name !== 'replay-approvals' || used.used) extensionNames.add(e.name);
   const agent = config.agents[0]?.id ?? 'assistant';
   let sessionNo = 0;
-  const open = (task: string) => warden.session({ agent, user: 'emma', task, session: `${name}-${++sessionNo}` });
+  const open = (task: string) =>
+    warden.session({ agent, user: 'emma', task, session: `${name}-${++sessionNo}` });
 
   const report: SuiteReport = {
     suite: name,
@@ -225,7 +228,14 @@ async function runSuite(
     successes: [],
   };
 
-  const counts: Counts = { useful: 0, approvals: 0, usefulWithApprovals: 0, callsAllowed: 0, consequential: 0, consequentialAllowed: 0 };
+  const counts: Counts = {
+    useful: 0,
+    approvals: 0,
+    usefulWithApprovals: 0,
+    callsAllowed: 0,
+    consequential: 0,
+    consequentialAllowed: 0,
+  };
   try {
     // Utility: clean traces.
     let blocked = 0;
@@ -243,7 +253,9 @@ async function runSuite(
         }
         // A refused call does not run; the replay still follows the plan, as the agent would after approval.
         if (d.verdict === 'allow' || d.verdict === 'approve') {
-          await s.record({ tool: call.function, args: call.args }, parseOutput(call.error ?? call.output), { isError: call.error !== null });
+          await s.record({ tool: call.function, args: call.args }, parseOutput(call.error ?? call.output), {
+            isError: call.error !== null,
+          });
         }
       }
       warden.endSession(s.id);
@@ -312,8 +324,10 @@ async function runSuite(
         }
       }
       warden.endSession(s.id);
-      const success = planConsequential > 0 ? allowedConsequential > 0 : allowed.length === pair.attack_calls.length;
-      if (!success && deniedConsequential === 0 && approvedConsequential > 0) report.attacksStoppedOnlyByApproval++;
+      const success =
+        planConsequential > 0 ? allowedConsequential > 0 : allowed.length === pair.attack_calls.length;
+      if (!success && deniedConsequential === 0 && approvedConsequential > 0)
+        report.attacksStoppedOnlyByApproval++;
       if (success) {
         report.attackSuccesses++;
         report.successes.push({ userTask: pair.user_task, injectionTask: pair.injection_task, allowed });
@@ -331,7 +345,10 @@ async function runSuite(
 }
 
 /** Runs the replay over the data directory (the one holding `agentdojo/traces-v1.2.1.json`). */
-export async function runAgentDojoReplay(dataDir: string, options: ReplayOptions = {}): Promise<AgentDojoReport> {
+export async function runAgentDojoReplay(
+  dataDir: string,
+  options: ReplayOptions = {},
+): Promise<AgentDojoReport> {
   const started = Date.now();
   const raw = JSON.parse(readFileSync(join(dataDir, 'agentdojo', 'traces-v1.2.1.json'), 'utf8')) as {
     benchmark: string;
@@ -359,12 +376,30 @@ export async function runAgentDojoReplay(dataDir: string, options: ReplayOptions
     pairsWithoutAttackerCalls: sum((s) => s.pairsWithoutAttackerCalls),
     attackerCalls,
     attackSuccesses: sum((s) => s.attackSuccesses),
-    attack_success_rate: rate(sum((s) => s.attackSuccesses), attackPairs),
-    attacker_call_allow_rate: rate(sum((s) => s._counts.callsAllowed), attackerCalls),
-    consequential_attacker_call_allow_rate: rate(sum((s) => s._counts.consequentialAllowed), sum((s) => s._counts.consequential)),
-    utility: rate(sum((s) => s._counts.useful), userTasks),
-    approval_rate: rate(sum((s) => s._counts.approvals), userTasks),
-    utility_with_approvals: rate(sum((s) => s._counts.usefulWithApprovals), userTasks),
+    attack_success_rate: rate(
+      sum((s) => s.attackSuccesses),
+      attackPairs,
+    ),
+    attacker_call_allow_rate: rate(
+      sum((s) => s._counts.callsAllowed),
+      attackerCalls,
+    ),
+    consequential_attacker_call_allow_rate: rate(
+      sum((s) => s._counts.consequentialAllowed),
+      sum((s) => s._counts.consequential),
+    ),
+    utility: rate(
+      sum((s) => s._counts.useful),
+      userTasks,
+    ),
+    approval_rate: rate(
+      sum((s) => s._counts.approvals),
+      userTasks,
+    ),
+    utility_with_approvals: rate(
+      sum((s) => s._counts.usefulWithApprovals),
+      userTasks,
+    ),
     blocked_user_tasks: sum((s) => s.blocked_user_tasks),
     attacksStoppedOnlyByApproval: sum((s) => s.attacksStoppedOnlyByApproval),
   };

@@ -14,15 +14,24 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const dataFlag = args.indexOf('--data');
-const dataDir = resolve((dataFlag >= 0 ? args[dataFlag + 1] : undefined) ?? join(here, '..', '..', 'shared', 'data'));
+const dataDir = resolve(
+  (dataFlag >= 0 ? args[dataFlag + 1] : undefined) ?? join(here, '..', '..', 'shared', 'data'),
+);
 if (!existsSync(join(dataDir, 'agentdojo', 'traces-v1.2.1.json'))) {
-  process.stderr.write(`eval: no evaluation data under ${dataDir}; pass --data <dir holding agentdojo/, bipia/, ...>\n`);
+  process.stderr.write(
+    `eval: no evaluation data under ${dataDir}; pass --data <dir holding agentdojo/, bipia/, ...>\n`,
+  );
   process.exit(2);
 }
 
 const runs = [
   { name: 'detection', script: 'detection-main.ts', args: ['--data', dataDir], out: 'detection.json' },
-  { name: 'tool-definitions', script: 'tool-definitions-main.ts', args: ['--data', dataDir], out: 'tool-definitions.json' },
+  {
+    name: 'tool-definitions',
+    script: 'tool-definitions-main.ts',
+    args: ['--data', dataDir],
+    out: 'tool-definitions.json',
+  },
   { name: 'agentdojo', script: 'agentdojo-main.ts', args: [dataDir], out: 'agentdojo.json' },
 ];
 

@@ -33,18 +33,26 @@ async function main(): Promise<void> {
   rows.push(['detection (all attacks)', ...MODES.map((m) => pct(report.modes[m].detection))]);
   const families = Object.keys(report.modes.definition.families);
   for (const fam of families) {
-    rows.push([`  ${fam}`, ...MODES.map((m) => {
-      const r = report.modes[m].families[fam];
-      return r === undefined ? 'n/a' : pct(r);
-    })]);
+    rows.push([
+      `  ${fam}`,
+      ...MODES.map((m) => {
+        const r = report.modes[m].families[fam];
+        return r === undefined ? 'n/a' : pct(r);
+      }),
+    ]);
   }
   rows.push(['false positives (clean)', ...MODES.map((m) => pct(report.modes[m].falsePositive))]);
-  rows.push(['  excl. contradictory rows', ...MODES.map((m) => pct(report.modes[m].falsePositiveConsistent))]);
+  rows.push([
+    '  excl. contradictory rows',
+    ...MODES.map((m) => pct(report.modes[m].falsePositiveConsistent)),
+  ]);
   const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]): string => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ');
 
   console.log(`MSB tool definitions: ${report.rows} rows; split ${report.split.rule}`);
-  console.log(`tuning ${report.split.tuning}, reported ${report.split.reported}; quoting: ${report.split.quoted}`);
+  console.log(
+    `tuning ${report.split.tuning}, reported ${report.split.reported}; quoting: ${report.split.quoted}`,
+  );
   console.log('rate [95% Wilson interval] k/n\n');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
@@ -54,13 +62,22 @@ async function main(): Promise<void> {
   if (report.errors !== undefined && report.errors.length > 0) {
     console.log('\nerrors on the tuning split:');
     for (const e of report.errors) {
-      console.log(`  [${e.mode}] label=${e.label} ${e.attack ?? 'clean'} ${e.server}/${e.name} score=${e.score} ${e.rules.join(', ')}`);
+      console.log(
+        `  [${e.mode}] label=${e.label} ${e.attack ?? 'clean'} ${e.server}/${e.name} score=${e.score} ${e.rules.join(', ')}`,
+      );
     }
   }
 
   const out = resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'tool-definitions.json');
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, JSON.stringify({ command: `npx tsx eval/tool-definitions-main.ts --split ${split}`, ...report }, null, 2) + '\n');
+  await writeFile(
+    out,
+    JSON.stringify(
+      { command: `npx tsx eval/tool-definitions-main.ts --split ${split}`, ...report },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`\nwrote ${out}`);
 }
 

@@ -111,7 +111,15 @@ export interface ToolDefinitionEvalReport {
   contradictoryCleanRows: number;
   modes: Record<EvalMode, ModeReport>;
   /** Rows the scanner got wrong (only filled for the tuning split, to keep the reported split unseen). */
-  errors?: { mode: EvalMode; label: 0 | 1; attack: string | null; server: string; name: string; score: number; rules: string[] }[];
+  errors?: {
+    mode: EvalMode;
+    label: 0 | 1;
+    attack: string | null;
+    server: string;
+    name: string;
+    score: number;
+    rules: string[];
+  }[];
 }
 
 /** Options: which split to quote (default `reported`). */
@@ -137,7 +145,12 @@ function readRows(raw: unknown): MsbToolRow[] {
   if (!Array.isArray(raw)) throw new Error('tool-definitions.json: expected an array of rows');
   return raw.map((r: unknown, i) => {
     const o = r as Partial<MsbToolRow>;
-    if (typeof o.name !== 'string' || typeof o.description !== 'string' || typeof o.server !== 'string' || !Array.isArray(o.parameters)) {
+    if (
+      typeof o.name !== 'string' ||
+      typeof o.description !== 'string' ||
+      typeof o.server !== 'string' ||
+      !Array.isArray(o.parameters)
+    ) {
       throw new Error(`tool-definitions.json: row ${i} is malformed`);
     }
     return {

@@ -6,11 +6,31 @@
  * are subpath exports.
  */
 export { createWarden, Warden, type WardenOptions } from './warden.js';
-export { Session, describeDecision, type WrappableTool, type WrappedOutcome, type WrapOptions } from './session.js';
-export { loadConfigFile, parseConfig, validateConfig, formatConfigError, type LoadedConfig } from './config/load.js';
+export {
+  Session,
+  describeDecision,
+  type WrappableTool,
+  type WrappedOutcome,
+  type WrapOptions,
+} from './session.js';
+export {
+  loadConfigFile,
+  parseConfig,
+  validateConfig,
+  formatConfigError,
+  type LoadedConfig,
+} from './config/load.js';
 export { wardenJsonSchema } from './config/json-schema.js';
 export { Policy } from './config/policy.js';
-export type { WardenConfig, WardenConfigInput, AgentConfig, ToolConfig, SourceConfig, Phase, ToolClass } from './config/schema.js';
+export type {
+  WardenConfig,
+  WardenConfigInput,
+  AgentConfig,
+  ToolConfig,
+  SourceConfig,
+  Phase,
+  ToolClass,
+} from './config/schema.js';
 export type * from './core/types.js';
 export { WardenError, ConfigError, StoreError, type WardenErrorCode } from './core/errors.js';
 export { canonicalJson, digest } from './core/canonical.js';
@@ -20,7 +40,13 @@ export type { Extension, Runtime, Clock, ApprovalBroker } from './pipeline/runti
 export { SessionState } from './pipeline/session-state.js';
 export { Redactor, REDACTED } from './observe/redact.js';
 export type { KillSwitch, KillScope } from './observe/kill-switch.js';
-export { signMessage, generateAgentKeyPair, publicKeyFingerprint, type MessageEnvelope, type AgentKeyPair } from './observe/messages/index.js';
+export {
+  signMessage,
+  generateAgentKeyPair,
+  publicKeyFingerprint,
+  type MessageEnvelope,
+  type AgentKeyPair,
+} from './observe/messages/index.js';
 export { OBSERVE_SERVICE, type ObserveService } from './observe/service.js';
 export type { Alert, AlertInput, Severity } from './observe/alerts/alert.js';
 export type { Store, LedgerEntry, LedgerRecord, LedgerQuery, StoredDoc } from './store/store.js';
@@ -32,4 +58,9 @@ export type { ApprovalRequest, ApprovalStatus, ApprovalVote } from './actions/ap
 export type { ActionsService } from './actions/extension.js';
 export { grantToCedar } from './actions/grants/cedar.js';
 export type { MaturityService } from './maturity/extension.js';
-export type { EvidenceCheck, EvidenceContext, EvidenceResult, PromotionResult } from './maturity/promotion.js';
+export type {
+  EvidenceCheck,
+  EvidenceContext,
+  EvidenceResult,
+  PromotionResult,
+} from './maturity/promotion.js';

@@ -85,7 +85,11 @@ export class Session {
   }
 
   /** Records a tool's result; the decision says whether (and as what) it may enter the context. */
-  record(call: ToolCall, result: unknown, options: { isError?: boolean; tier?: Tier } = {}): Promise<Decision> {
+  record(
+    call: ToolCall,
+    result: unknown,
+    options: { isError?: boolean; tier?: Tier } = {},
+  ): Promise<Decision> {
     return this.warden.decide(this.state, {
       kind: 'tool.result',
       actor: this.state.actor,
@@ -140,15 +144,25 @@ export class Session {
         }
       }
       if (decision.verdict !== 'allow') {
-        const status = decision.verdict === 'halt' ? 'halted' : decision.verdict === 'approve' ? 'pending' : 'denied';
+        const status =
+          decision.verdict === 'halt' ? 'halted' : decision.verdict === 'approve' ? 'pending' : 'denied';
         return { status, decision, message: describeDecision(decision) };
       }
       let result: R;
       try {
         result = await tool.execute(args, { signal: this.signal });
       } catch (error) {
-        await this.record(call, { error: error instanceof Error ? error.message : String(error) }, { isError: true });
-        return { status: 'error', decision, error, message: error instanceof Error ? error.message : String(error) };
+        await this.record(
+          call,
+          { error: error instanceof Error ? error.message : String(error) },
+          { isError: true },
+        );
+        return {
+          status: 'error',
+          decision,
+          error,
+          message: error instanceof Error ? error.message : String(error),
+        };
       }
       const resultDecision = await this.record(call, result);
       if (resultDecision.verdict !== 'allow') {

@@ -90,9 +90,11 @@ export class Warden {
       throw new WardenError('CONFIG_INVALID', 'createWarden needs `config` or `configPath`');
     }
     const policy = new Policy(config, baseDir);
-    const onError = options.onError ?? ((error: unknown, where: string) => {
-      process.emitWarning(`warden: ${where}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    const onError =
+      options.onError ??
+      ((error: unknown, where: string) => {
+        process.emitWarning(`warden: ${where}: ${error instanceof Error ? error.message : String(error)}`);
+      });
     const ownsStore = options.store === undefined;
     const store =
       options.store ??
@@ -106,7 +108,9 @@ export class Warden {
         batchSize: config.ledger.batchSize,
         flushMs: config.ledger.flushMs,
         maxPending: config.ledger.maxPending,
-        onError: (e) => { onError(e, 'ledger flush'); },
+        onError: (e) => {
+          onError(e, 'ledger flush');
+        },
       });
       const redactor = new Redactor({ patterns: config.ledger.redact, keys: config.ledger.redactKeys });
       const killSwitches = new KillSwitches(store);
@@ -143,7 +147,12 @@ export class Warden {
           }),
       };
       const extensions = options.extensions ?? (await defaultExtensions());
-      const stages: Stage[] = [killSwitchStage(killSwitches), registryStage(), phaseStage(), ...(options.stages ?? [])];
+      const stages: Stage[] = [
+        killSwitchStage(killSwitches),
+        registryStage(),
+        phaseStage(),
+        ...(options.stages ?? []),
+      ];
       for (const ext of extensions) stages.push(...(await ext.setup(runtime)));
       const pipeline = new Pipeline(stages, { stageTimeoutMs: config.pipeline.stageTimeoutMs });
       // The session map is shared with the runtime so extensions can reach open sessions.
@@ -159,7 +168,13 @@ export class Warden {
   }
 
   /** Opens (or reopens) a session for an agent. The agent need not be configured: its events will be denied. */
-  session(actor: { agent: string; user?: string; session?: string; task?: string; tenant?: string }): Session {
+  session(actor: {
+    agent: string;
+    user?: string;
+    session?: string;
+    task?: string;
+    tenant?: string;
+  }): Session {
     if (this.closed) throw new WardenError('CLOSED', 'this Warden is closed');
     const id = actor.session ?? randomUUID();
     let state = this.sessions.get(id);
@@ -184,14 +199,22 @@ export class Warden {
   /** Engages a kill switch: the next decision anywhere it covers is `halt`, and in-flight work is aborted. */
   async kill(scope: KillScope, target: string, reasonText: string, by: string): Promise<KillSwitch> {
     const sw = await this.runtime.killSwitches.engage({ scope, target, reason: reasonText, by });
-    await this.runtime.audit('kill.engaged', { agent: scope === 'agent' ? target : null, session: scope === 'session' ? target : null, data: sw });
+    await this.runtime.audit('kill.engaged', {
+      agent: scope === 'agent' ? target : null,
+      session: scope === 'session' ? target : null,
+      data: sw,
+    });
     return sw;
   }
 
   /** Releases a kill switch; recorded with who and why. */
   async release(scope: KillScope, target: string, reasonText: string, by: string): Promise<boolean> {
     const sw = await this.runtime.killSwitches.release(scope, target);
-    await this.runtime.audit('kill.released', { agent: scope === 'agent' ? target : null, session: scope === 'session' ? target : null, data: { scope, target, reason: reasonText, by, wasEngaged: sw !== undefined } });
+    await this.runtime.audit('kill.released', {
+      agent: scope === 'agent' ? target : null,
+      session: scope === 'session' ? target : null,
+      data: { scope, target, reason: reasonText, by, wasEngaged: sw !== undefined },
+    });
     return sw !== undefined;
   }
 
@@ -210,7 +233,10 @@ export class Warden {
       return decision;
     }
     state.events++;
-    const tool = event.kind === 'tool.call' || event.kind === 'tool.result' ? this.policy.tool(event.call.tool, event.call.server) : undefined;
+    const tool =
+      event.kind === 'tool.call' || event.kind === 'tool.result'
+        ? this.policy.tool(event.call.tool, event.call.server)
+        : undefined;
     const ctx: StageContext = {
       event,
       eventId,
@@ -226,7 +252,10 @@ export class Warden {
     try {
       outcome = await this.pipeline.run(ctx);
     } catch (error) {
-      outcome = { verdict: 'deny', reasons: [reason('fail-closed', 6, 'ASI08', `pipeline failed: ${String(error)}`)] };
+      outcome = {
+        verdict: 'deny',
+        reasons: [reason('fail-closed', 6, 'ASI08', `pipeline failed: ${String(error)}`)],
+      };
     }
     const decision: Decision = { verdict: outcome.verdict, reasons: outcome.reasons, eventId };
     if (outcome.escalation) decision.escalation = outcome.escalation;
@@ -236,15 +265,22 @@ export class Warden {
 
     const consequential =
       decision.verdict === 'allow' &&
-      ((event.kind === 'tool.call' && tool !== undefined && tool.class !== 'read') || CONSEQUENTIAL_KINDS.has(event.kind));
+      ((event.kind === 'tool.call' && tool !== undefined && tool.class !== 'read') ||
+        CONSEQUENTIAL_KINDS.has(event.kind));
     const entry = this.entryFor(ctx, decision);
     if (consequential) {
       try {
         await this.runtime.ledger.appendDurable(entry);
       } catch (error) {
-        const r = reason('ledger', 6, 'ASI08', 'the decision could not be made durable in the ledger, so the action may not proceed', {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        const r = reason(
+          'ledger',
+          6,
+          'ASI08',
+          'the decision could not be made durable in the ledger, so the action may not proceed',
+          {
+            error: error instanceof Error ? error.message : String(error),
+          },
+        );
         // The entry is still queued for retry: make it say what the caller was told.
         entry.verdict = 'deny';
         (entry.data as { reasons: Reason[] }).reasons = [r];
@@ -253,9 +289,13 @@ export class Warden {
       }
     } else if (!this.tryEnqueue(entry) && decision.verdict === 'allow') {
       decision.verdict = 'deny';
-      decision.reasons = [reason('ledger', 6, 'ASI08', 'the ledger cannot accept records (store unreachable, backlog full)')];
+      decision.reasons = [
+        reason('ledger', 6, 'ASI08', 'the ledger cannot accept records (store unreachable, backlog full)'),
+      ];
     }
-    this.pipeline.observe(ctx, decision, (stage, error) => { this.onError(error, `stage ${stage} observe`); });
+    this.pipeline.observe(ctx, decision, (stage, error) => {
+      this.onError(error, `stage ${stage} observe`);
+    });
     for (const ext of this.extensions) {
       if (!ext.onDecision) continue;
       try {
@@ -290,7 +330,10 @@ export class Warden {
     const broker = this.runtime.service<ApprovalBroker>('approvals');
     if (!broker) {
       decision.verdict = 'deny';
-      decision.reasons = [...decision.reasons, reason('approval', 3, 'ASI09', 'this action needs human approval and no approval service is running')];
+      decision.reasons = [
+        ...decision.reasons,
+        reason('approval', 3, 'ASI09', 'this action needs human approval and no approval service is running'),
+      ];
       return;
     }
     try {
@@ -301,7 +344,12 @@ export class Warden {
       decision.verdict = 'deny';
       decision.reasons = [
         ...decision.reasons,
-        reason('approval', 3, 'ASI09', `the approval request could not be stored (${error instanceof Error ? error.message : String(error)})`),
+        reason(
+          'approval',
+          3,
+          'ASI09',
+          `the approval request could not be stored (${error instanceof Error ? error.message : String(error)})`,
+        ),
       ];
     }
   }
@@ -326,7 +374,8 @@ export class Warden {
         sw.scope === 'global' ||
         (sw.scope === 'agent' && state.actor.agent === sw.target) ||
         (sw.scope === 'session' && state.actor.session === sw.target);
-      if (hit && !state.controller.signal.aborted) state.controller.abort(new Error(`kill switch engaged: ${sw.reason}`));
+      if (hit && !state.controller.signal.aborted)
+        state.controller.abort(new Error(`kill switch engaged: ${sw.reason}`));
     }
   }
 
@@ -352,10 +401,20 @@ export class Warden {
     let data: Record<string, unknown>;
     switch (e.kind) {
       case 'tool.call':
-        data = { args: r.value(e.call.args), callId: e.call.callId, server: e.call.server, rationale: e.call.rationale === undefined ? undefined : r.text(e.call.rationale) };
+        data = {
+          args: r.value(e.call.args),
+          callId: e.call.callId,
+          server: e.call.server,
+          rationale: e.call.rationale === undefined ? undefined : r.text(e.call.rationale),
+        };
         break;
       case 'tool.result':
-        data = { result: r.value(e.result), callId: e.call.callId, isError: e.isError, args: r.value(e.call.args) };
+        data = {
+          result: r.value(e.result),
+          callId: e.call.callId,
+          isError: e.isError,
+          args: r.value(e.call.args),
+        };
         break;
       case 'ingest':
         data = { source: e.content.source, ref: e.content.ref, text: r.text(e.content.text) };
@@ -365,14 +424,19 @@ export class Warden {
         break;
       case 'memory.write':
       case 'memory.read':
-        data = { namespace: e.memory.namespace, key: e.memory.key, value: r.value(e.memory.value), goalAltering: e.memory.goalAltering };
+        data = {
+          namespace: e.memory.namespace,
+          key: e.memory.key,
+          value: r.value(e.memory.value),
+          goalAltering: e.memory.goalAltering,
+        };
         break;
       case 'credential.issue':
       case 'credential.revoke':
         data = { credential: e.credential.name, scope: e.credential.scope };
         break;
     }
-    data.reasons = decision.reasons.length === 0 ? [] : (r.value(decision.reasons));
+    data.reasons = decision.reasons.length === 0 ? [] : r.value(decision.reasons);
     if (decision.approvalId) data.approvalId = decision.approvalId;
     if (decision.tier !== undefined) data.tier = decision.tier;
     if (e.actor.tenant !== undefined) data.tenant = e.actor.tenant;

@@ -23,7 +23,8 @@ afterEach(async () => {
 function flakyStore(inner: Store): Store & { failing: boolean } {
   const s = Object.create(inner) as Store & { failing: boolean };
   s.failing = false;
-  s.appendLedger = (entries) => (s.failing ? Promise.reject(new Error('disk on fire')) : inner.appendLedger(entries));
+  s.appendLedger = (entries) =>
+    s.failing ? Promise.reject(new Error('disk on fire')) : inner.appendLedger(entries);
   return s;
 }
 
@@ -110,7 +111,9 @@ describe('Warden decisions', () => {
     expect(d.reasons[0]).toMatchObject({ control: 'kill-switch', evidence: { by: 'test' } });
     expect((await other.authorize({ tool: 'read_file', args: {} })).verdict).toBe('allow');
     await warden.release('agent', 'senior-bot', 'drill over', 'test');
-    expect((await warden.session({ agent: 'senior-bot' }).authorize({ tool: 'read_file', args: {} })).verdict).toBe('allow');
+    expect(
+      (await warden.session({ agent: 'senior-bot' }).authorize({ tool: 'read_file', args: {} })).verdict,
+    ).toBe('allow');
     const types = (await store.readLedger()).map((r) => r.type);
     expect(types).toEqual(expect.arrayContaining(['kill.engaged', 'kill.released']));
   });
@@ -119,7 +122,9 @@ describe('Warden decisions', () => {
     const { warden } = await make();
     await warden.kill('global', '*', 'everything stops', 'test');
     for (const agent of ['intern-bot', 'junior-bot', 'ghost']) {
-      expect((await warden.session({ agent }).authorize({ tool: 'read_file', args: {} })).verdict).toBe('halt');
+      expect((await warden.session({ agent }).authorize({ tool: 'read_file', args: {} })).verdict).toBe(
+        'halt',
+      );
     }
   });
 
@@ -166,7 +171,7 @@ describe('Warden decisions', () => {
     cyclic.self = cyclic;
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 5000; i++) deep = (deep.x = {});
+    for (let i = 0; i < 5000; i++) deep = deep.x = {};
     for (const args of [{ big: 'x'.repeat(5_000_000) }, cyclic, root, { n: NaN, b: BigInt(1), f: () => 1 }]) {
       const d = await s.authorize({ tool: 'read_file', args });
       expect(['allow', 'deny']).toContain(d.verdict);
@@ -178,7 +183,10 @@ describe('Warden decisions', () => {
     const { warden, store } = await make();
     const s = warden.session({ agent: 'intern-bot' });
     let ran = 0;
-    const read = s.wrap({ name: 'read_file', execute: (args: { path: string }) => (ran++, `contents of ${args.path}`) });
+    const read = s.wrap({
+      name: 'read_file',
+      execute: (args: { path: string }) => (ran++, `contents of ${args.path}`),
+    });
     const write = s.wrap({ name: 'write_file', execute: () => (ran++, 'written') });
     const ok = await read({ path: 'a.txt' });
     expect(ok).toMatchObject({ status: 'ok', result: 'contents of a.txt' });
@@ -187,13 +195,21 @@ describe('Warden decisions', () => {
     expect(ran).toBe(1);
     await warden.runtime.ledger.flush();
     const types = (await store.readLedger()).map((r) => `${r.type}:${r.tool}:${r.verdict}`);
-    expect(types).toEqual(['tool.call:read_file:allow', 'tool.result:read_file:allow', 'tool.call:write_file:deny']);
+    expect(types).toEqual([
+      'tool.call:read_file:allow',
+      'tool.result:read_file:allow',
+      'tool.call:write_file:deny',
+    ]);
   });
 
   it('keeps one valid chain across many sessions', async () => {
     const { warden, store } = await make();
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) => warden.session({ agent: i % 2 ? 'senior-bot' : 'intern-bot' }).authorize({ tool: i % 3 ? 'read_file' : 'write_file', args: { i } })),
+      Array.from({ length: 50 }, (_, i) =>
+        warden
+          .session({ agent: i % 2 ? 'senior-bot' : 'intern-bot' })
+          .authorize({ tool: i % 3 ? 'read_file' : 'write_file', args: { i } }),
+      ),
     );
     await warden.close();
     const v = await verifyStoreLedger(store);

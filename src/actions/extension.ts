@@ -7,7 +7,12 @@ import { ApprovalRecords } from './approvals/records.js';
 import { ApprovalRules, approvalRulesStage } from './approvals/rules.js';
 import { CedarEngine } from './grants/cedar.js';
 import { GrantMatcher } from './grants/matcher.js';
-import { COUNTER_CHANNEL, parseCounterMessage, WindowCounters, type CounterMessage } from './grants/rate-limit.js';
+import {
+  COUNTER_CHANNEL,
+  parseCounterMessage,
+  WindowCounters,
+  type CounterMessage,
+} from './grants/rate-limit.js';
 import { leastPrivilegeStage } from './grants/stage.js';
 
 /**
@@ -69,7 +74,8 @@ export function extension(): Extension {
       const origin = randomUUID();
       const unsubscribe = await runtime.store.subscribe(COUNTER_CHANNEL, (m) => {
         const msg = parseCounterMessage(m);
-        if (msg && msg.o !== origin && msg.k.startsWith('grant\u0000')) counters.add(msg.k, msg.p, msg.t, msg.w, msg.g);
+        if (msg && msg.o !== origin && msg.k.startsWith('grant\u0000'))
+          counters.add(msg.k, msg.p, msg.t, msg.w, msg.g);
       });
       cleanups.push(() => unsubscribe());
       const onCommit = (k: string, p: number, t: number) => {
@@ -94,7 +100,9 @@ export function extension(): Extension {
         broker.sweep().catch(() => undefined);
       }, rules.section.sweepMs);
       timer.unref();
-      cleanups.push(() => { clearInterval(timer); });
+      cleanups.push(() => {
+        clearInterval(timer);
+      });
 
       return [leastPrivilegeStage({ matcher, cedar, counters, onCommit }), approvalRulesStage(rules)];
     },

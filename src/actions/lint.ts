@@ -27,14 +27,23 @@ export function actionsWarnings(config: WardenConfig, baseDir: string): string[]
   const approvers = rules.section.approvers;
   const supervised = config.agents.some((a) => a.phase !== 'intern') || rules.rules.length > 0;
   if (approvers.length === 0 && supervised) {
-    warnings.push('approvals.approvers is empty: any name given to `warden approvals approve --as` may approve (only the owner rule applies); list the approvers');
+    warnings.push(
+      'approvals.approvers is empty: any name given to `warden approvals approve --as` may approve (only the owner rule applies); list the approvers',
+    );
   }
   rules.rules.forEach((r) => {
     const roles = r.roles;
-    const eligible = roles ? approvers.filter((a) => roles.some((role) => a.roles.includes(role))) : approvers;
-    if (roles && eligible.length === 0) warnings.push(`${r.label} needs role ${roles.join(' or ')}, which no approver holds: its requests can never be granted`);
+    const eligible = roles
+      ? approvers.filter((a) => roles.some((role) => a.roles.includes(role)))
+      : approvers;
+    if (roles && eligible.length === 0)
+      warnings.push(
+        `${r.label} needs role ${roles.join(' or ')}, which no approver holds: its requests can never be granted`,
+      );
     else if (approvers.length > 0 && r.quorum > eligible.length) {
-      warnings.push(`${r.label} needs ${r.quorum} approvers but only ${eligible.length} are eligible: its requests can never be granted`);
+      warnings.push(
+        `${r.label} needs ${r.quorum} approvers but only ${eligible.length} are eligible: its requests can never be granted`,
+      );
     }
   });
   return warnings;

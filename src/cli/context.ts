@@ -63,8 +63,15 @@ export function toCliExit(error: unknown): CliExit {
   if (error instanceof ConfigError) return new CliExit(EXIT.usage, formatConfigError(error));
   if (error instanceof WardenError) {
     const code =
-      error.code === 'STORE_UNAVAILABLE' || error.code === 'STORE_CORRUPT' ? EXIT.unavailable : error.code === 'INTERNAL' ? EXIT.internal : EXIT.usage;
+      error.code === 'STORE_UNAVAILABLE' || error.code === 'STORE_CORRUPT'
+        ? EXIT.unavailable
+        : error.code === 'INTERNAL'
+          ? EXIT.internal
+          : EXIT.usage;
     return new CliExit(code, `${error.message}${error.hint ? `\nhint: ${error.hint}` : ''} [${error.code}]`);
   }
-  return new CliExit(EXIT.internal, `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return new CliExit(
+    EXIT.internal,
+    `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
 }

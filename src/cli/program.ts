@@ -4,7 +4,9 @@ import { COMMANDS } from './commands/index.js';
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -14,7 +16,9 @@ function version(): string {
 /** Builds the `warden` command line. Separate from `main` so tests can run commands in-process. */
 export function buildProgram(): Command {
   const program = new Command('warden')
-    .description('Warden: a security runtime for AI agents. Policies in warden.yaml, decisions in a hash-chained ledger.')
+    .description(
+      'Warden: a security runtime for AI agents. Policies in warden.yaml, decisions in a hash-chained ledger.',
+    )
     .version(version())
     .option('-c, --config <file>', 'config file (default: $WARDEN_CONFIG or ./warden.yaml)')
     .showHelpAfterError('(run `warden --help` for the commands)')

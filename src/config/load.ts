@@ -121,7 +121,11 @@ function crossCheck(config: WardenConfig): { path: string; message: string; fix?
     const seen = new Set<string>();
     for (const item of list) {
       if (seen.has(item.key)) {
-        problems.push({ path: item.path, message: `duplicate ${what} \`${item.key}\``, fix: `give each ${what} a unique name` });
+        problems.push({
+          path: item.path,
+          message: `duplicate ${what} \`${item.key}\``,
+          fix: `give each ${what} a unique name`,
+        });
       }
       seen.add(item.key);
     }
@@ -131,7 +135,10 @@ function crossCheck(config: WardenConfig): { path: string; message: string; fix?
     'agent id',
   );
   dup(
-    config.tools.map((t, i) => ({ key: t.server ? `${t.server}/${t.name}` : t.name, path: `tools[${i}].name` })),
+    config.tools.map((t, i) => ({
+      key: t.server ? `${t.server}/${t.name}` : t.name,
+      path: `tools[${i}].name`,
+    })),
     'tool',
   );
   dup(

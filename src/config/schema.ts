@@ -27,28 +27,46 @@ export const agentSchema = z.strictObject({
   owner: z.string().min(1).describe('The accountable person or team.'),
   description: z.string().default('').describe('What the agent is for.'),
   phase: phaseSchema.default('intern').describe('Maturity phase; decides which gates apply.'),
-  roles: z.array(z.string().min(1)).default([]).describe('Roles this agent holds, used by grants and policies.'),
-  publicKey: z.string().optional().describe('Ed25519 public key (base64 SPKI DER or PEM) for signed messages.'),
-  grants: z.array(grantSchema).optional().describe('Tools and resources this agent may use (least privilege).'),
+  roles: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Roles this agent holds, used by grants and policies.'),
+  publicKey: z
+    .string()
+    .optional()
+    .describe('Ed25519 public key (base64 SPKI DER or PEM) for signed messages.'),
+  grants: z
+    .array(grantSchema)
+    .optional()
+    .describe('Tools and resources this agent may use (least privilege).'),
 });
 
 /** One tool. */
 export const toolSchema = z.strictObject({
   name: idSchema.describe('Tool name as the agent calls it.'),
-  class: toolClassSchema.describe('read: no side effects; write: changes state; irreversible: cannot be undone.'),
+  class: toolClassSchema.describe(
+    'read: no side effects; write: changes state; irreversible: cannot be undone.',
+  ),
   description: z.string().optional(),
   server: idSchema.optional().describe('MCP server or integration the tool belongs to.'),
   authoritative: z
     .boolean()
     .default(false)
     .describe('Results of this tool are sources of truth for parameter verification.'),
-  tier: tierSchema.optional().describe('Trust tier of this tool\'s results (default 3, or 2 when authoritative).'),
+  tier: tierSchema
+    .optional()
+    .describe("Trust tier of this tool's results (default 3, or 2 when authoritative)."),
   identifiers: z
     .array(z.string().min(1))
     .optional()
-    .describe('Argument names (dotted paths allowed) that must trace to the user or an authoritative result.'),
+    .describe(
+      'Argument names (dotted paths allowed) that must trace to the user or an authoritative result.',
+    ),
   credentials: z.boolean().default(false).describe('The tool uses credentials the gateway injects.'),
-  sensitive: z.boolean().optional().describe('Overrides whether the tool counts as sensitive for taint policy.'),
+  sensitive: z
+    .boolean()
+    .optional()
+    .describe('Overrides whether the tool counts as sensitive for taint policy.'),
   outbound: z.boolean().default(false).describe('The tool sends data outside (messages, posts, HTTP).'),
 });
 

@@ -25,7 +25,8 @@ function write(value: unknown, depth: number): string {
     case 'bigint':
       return JSON.stringify(value.toString());
     case 'object': {
-      if (Array.isArray(value)) return '[' + value.map((v: unknown) => write(v ?? null, depth + 1)).join(',') + ']';
+      if (Array.isArray(value))
+        return '[' + value.map((v: unknown) => write(v ?? null, depth + 1)).join(',') + ']';
       if (value instanceof Date) return JSON.stringify(value.toISOString());
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)

@@ -22,7 +22,9 @@ export function reason(
   message: string,
   evidence?: Record<string, unknown>,
 ): Reason {
-  return evidence === undefined ? { control, domain, risk, message } : { control, domain, risk, message, evidence };
+  return evidence === undefined
+    ? { control, domain, risk, message }
+    : { control, domain, risk, message, evidence };
 }
 
 /** A stage's deny. */

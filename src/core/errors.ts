@@ -33,7 +33,11 @@ export class WardenError extends Error {
 export class ConfigError extends WardenError {
   readonly issues: { path: string; message: string; fix?: string }[];
 
-  constructor(message: string, issues: { path: string; message: string; fix?: string }[] = [], hint?: string) {
+  constructor(
+    message: string,
+    issues: { path: string; message: string; fix?: string }[] = [],
+    hint?: string,
+  ) {
     super('CONFIG_INVALID', message, hint === undefined ? undefined : { hint });
     this.name = 'ConfigError';
     this.issues = issues;
@@ -42,7 +46,11 @@ export class ConfigError extends WardenError {
 
 /** The store cannot be reached or is in a state Warden will not write to. */
 export class StoreError extends WardenError {
-  constructor(code: 'STORE_UNAVAILABLE' | 'STORE_CORRUPT' | 'STORE_CONFLICT', message: string, cause?: unknown) {
+  constructor(
+    code: 'STORE_UNAVAILABLE' | 'STORE_CORRUPT' | 'STORE_CONFLICT',
+    message: string,
+    cause?: unknown,
+  ) {
     super(code, message, { cause });
     this.name = 'StoreError';
   }

@@ -11,16 +11,7 @@ export type Domain = 1 | 2 | 3 | 4 | 5 | 6;
 
 /** OWASP Top 10 for Agentic Applications 2026 identifiers. */
 export type RiskId =
-  | 'ASI01'
-  | 'ASI02'
-  | 'ASI03'
-  | 'ASI04'
-  | 'ASI05'
-  | 'ASI06'
-  | 'ASI07'
-  | 'ASI08'
-  | 'ASI09'
-  | 'ASI10';
+  'ASI01' | 'ASI02' | 'ASI03' | 'ASI04' | 'ASI05' | 'ASI06' | 'ASI07' | 'ASI08' | 'ASI09' | 'ASI10';
 
 /** Why a stage said what it said. Every non-allow decision carries at least one. */
 export interface Reason {

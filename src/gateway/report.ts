@@ -52,16 +52,14 @@ export async function reportFinding(runtime: Runtime, r: DefinitionReport): Prom
     r.what === 'changed'
       ? `The definition of MCP tool ${id} changed after it was approved (possible rug pull)${r.blocked ? '; the gateway hides and denies it until it is re-approved' : ''}.`
       : `The definition of MCP tool ${id} looks poisoned or shadows another tool (${r.findings.length} finding${r.findings.length === 1 ? '' : 's'})${r.blocked ? '; the gateway hides and denies it until it is reviewed' : '; it stays visible (gateway.poisoned: warn)'}.`;
-  const findings = r.findings
-    .slice(0, 10)
-    .map((f) => ({
-      kind: f.kind,
-      severity: f.severity,
-      rule: f.rule,
-      location: f.location,
-      message: f.message,
-      excerpt: f.evidence,
-    }));
+  const findings = r.findings.slice(0, 10).map((f) => ({
+    kind: f.kind,
+    severity: f.severity,
+    rule: f.rule,
+    location: f.location,
+    message: f.message,
+    excerpt: f.evidence,
+  }));
   const data = {
     server: r.server,
     tool: r.tool,

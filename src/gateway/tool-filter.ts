@@ -51,9 +51,7 @@ export function hiddenBecause(
 
 /** The shape of the actions module's grant matcher that the filter reads (see `actions` service). */
 interface GrantView {
-  forAgent(
-    agent: string,
-  ):
+  forAgent(agent: string):
     | {
         grants: readonly unknown[];
         byTool: ReadonlyMap<ToolConfig, { allow: readonly { server: string | undefined }[] }>;

@@ -51,7 +51,13 @@ export class CriticalAlertDemoter {
   /** Called after each demotion (tests, the server). */
   onDemoted: ((o: DemotionOutcome) => void) | undefined;
 
-  constructor(promotions: Promotions, policy: Policy, section: MaturitySection, store: Store, runtime: Pick<Runtime, 'audit' | 'clock'>) {
+  constructor(
+    promotions: Promotions,
+    policy: Policy,
+    section: MaturitySection,
+    store: Store,
+    runtime: Pick<Runtime, 'audit' | 'clock'>,
+  ) {
     this.promotions = promotions;
     this.policy = policy;
     this.section = section;
@@ -99,7 +105,9 @@ export class CriticalAlertDemoter {
   async checkStored(): Promise<DemotionOutcome[]> {
     const out: DemotionOutcome[] = [];
     const docs = await this.store.listDocs<AlertLike>(ALERTS_COLLECTION);
-    const critical = docs.filter((d) => d.body?.severity === 'critical').sort((a, b) => Number(a.body.ts ?? 0) - Number(b.body.ts ?? 0));
+    const critical = docs
+      .filter((d) => d.body?.severity === 'critical')
+      .sort((a, b) => Number(a.body.ts ?? 0) - Number(b.body.ts ?? 0));
     for (const d of critical) out.push(...(await this.handle(d.body, d.id)));
     return out;
   }
@@ -107,7 +115,9 @@ export class CriticalAlertDemoter {
   /** Demotes the alert's agent (and the other agents it names) if the alert is critical and not yet accounted for. */
   async handle(alert: AlertLike, id: string): Promise<DemotionOutcome[]> {
     if (alert.severity !== 'critical' || typeof alert.agent !== 'string') return [];
-    const also = Array.isArray(alert.alsoAgents) ? alert.alsoAgents.filter((a): a is string => typeof a === 'string') : [];
+    const also = Array.isArray(alert.alsoAgents)
+      ? alert.alsoAgents.filter((a): a is string => typeof a === 'string')
+      : [];
     const out: DemotionOutcome[] = [];
     for (const agentId of new Set([alert.agent, ...also])) {
       const o = await this.demoteOne(agentId, alert, id);
@@ -116,9 +126,14 @@ export class CriticalAlertDemoter {
     return out;
   }
 
-  private async demoteOne(agentId: string, alert: AlertLike, id: string): Promise<DemotionOutcome | undefined> {
+  private async demoteOne(
+    agentId: string,
+    alert: AlertLike,
+    id: string,
+  ): Promise<DemotionOutcome | undefined> {
     if (!this.policy.agent(agentId)) return undefined;
-    const ts = typeof alert.ts === 'number' && Number.isFinite(alert.ts) ? alert.ts : this.runtime.clock.now();
+    const ts =
+      typeof alert.ts === 'number' && Number.isFinite(alert.ts) ? alert.ts : this.runtime.clock.now();
     const rule = typeof alert.rule === 'string' ? ` (${alert.rule})` : '';
     const message = typeof alert.message === 'string' ? `: ${alert.message.slice(0, 300)}` : '';
     let outcome: DemotionOutcome | undefined;
@@ -139,7 +154,14 @@ export class CriticalAlertDemoter {
     if (!outcome) return undefined;
     await this.runtime.audit('phase.demoted', {
       agent: agentId,
-      data: { from: outcome.from, to: outcome.to, by: 'warden', automatic: true, alert: id, reason: `critical alert${rule}${message}` },
+      data: {
+        from: outcome.from,
+        to: outcome.to,
+        by: 'warden',
+        automatic: true,
+        alert: id,
+        reason: `critical alert${rule}${message}`,
+      },
     });
     this.onDemoted?.(outcome);
     return outcome;

@@ -33,13 +33,19 @@ export interface PhaseExplanation {
 /** Builds the explanation. */
 export async function explainPhase(
   agentId: string,
-  deps: { policy: Policy; gate: PhaseGate; promotions: Promotions; actions: ActionsService | undefined; now: number },
+  deps: {
+    policy: Policy;
+    gate: PhaseGate;
+    promotions: Promotions;
+    actions: ActionsService | undefined;
+    now: number;
+  },
 ): Promise<PhaseExplanation> {
   const { policy, gate, promotions, actions } = deps;
   const agent = policy.agent(agentId);
   if (!agent) throw new WardenError('NOT_FOUND', `agent ${JSON.stringify(agentId)} is not in warden.yaml`);
   const { state, broken } = await promotions.stateOf(agentId);
-  const phase: Phase = broken ? 'intern' : ((state)?.phase ?? agent.phase);
+  const phase: Phase = broken ? 'intern' : (state?.phase ?? agent.phase);
   const since = await promotions.sinceOf(agentId, state);
   const pre = gate.preApprovedOf(agentId).map((p) => p.label);
   const caps = gate.usage(agentId, deps.now);
@@ -50,21 +56,34 @@ export async function explainPhase(
     if (t.class === 'read') now = 'runs';
     else if (phase === 'intern') now = 'denied (Intern is read-only)';
     else if (phase === 'junior') now = 'needs approval (Junior)';
-    else if (phase === 'senior') now = pre.length > 0 ? 'runs alone if in a pre-approved class, else needs approval' : 'needs approval (no pre-approved classes)';
-    else if (gate.capsOf(agentId).length === 0) now = 'needs approval unless pre-approved (Principal without caps)';
+    else if (phase === 'senior')
+      now =
+        pre.length > 0
+          ? 'runs alone if in a pre-approved class, else needs approval'
+          : 'needs approval (no pre-approved classes)';
+    else if (gate.capsOf(agentId).length === 0)
+      now = 'needs approval unless pre-approved (Principal without caps)';
     else now = 'runs alone inside the caps; beyond a cap needs approval';
     if (grants) {
       const group = grants.byTool.get(t);
       if (!group || group.allow.length === 0) now = `denied (no grant)${group?.deny.length ? '' : ''}`;
       else {
         const narrowed = group.allow.some((g) => g.where.constraints.length > 0 || g.rate !== undefined);
-        if (group.deny.length > 0 || narrowed) now += `; grants: ${group.allow.map((g) => g.label).join(', ')}${group.deny.length > 0 ? `; denied where ${group.deny.map((g) => g.label).join(', ')} match` : ''}`;
+        if (group.deny.length > 0 || narrowed)
+          now += `; grants: ${group.allow.map((g) => g.label).join(', ')}${group.deny.length > 0 ? `; denied where ${group.deny.map((g) => g.label).join(', ')} match` : ''}`;
       }
     } else if (undeclared === 'none') {
       now = 'denied (no grants declared; actions.undeclaredGrants: none)';
     }
-    const rules = actions?.rules.rules.filter((r) => r.require && (!r.tools || r.tools.some((m) => m(t.name))) && (!r.agents || r.agents.some((m) => m(agentId))) && (!r.classes || r.classes.includes(t.class)));
-    if (rules && rules.length > 0 && !now.startsWith('denied')) now += `; always needs approval where ${rules.map((r) => r.label).join(', ')} match`;
+    const rules = actions?.rules.rules.filter(
+      (r) =>
+        r.require &&
+        (!r.tools || r.tools.some((m) => m(t.name))) &&
+        (!r.agents || r.agents.some((m) => m(agentId))) &&
+        (!r.classes || r.classes.includes(t.class)),
+    );
+    if (rules && rules.length > 0 && !now.startsWith('denied'))
+      now += `; always needs approval where ${rules.map((r) => r.label).join(', ')} match`;
     return { tool: t.server ? `${t.server}/${t.name}` : t.name, class: t.class, now };
   });
   const memoryWrites =

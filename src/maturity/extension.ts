@@ -46,7 +46,12 @@ async function seedCaps(runtime: Runtime, gate: PhaseGate): Promise<void> {
     if (gate.capsOf(agent.id).length === 0) continue;
     let afterSeq = Math.max(0, head.seq - SEED_RECORDS);
     for (;;) {
-      const page = await runtime.store.readLedger({ agent: agent.id, type: 'tool.call', afterSeq, limit: 5_000 });
+      const page = await runtime.store.readLedger({
+        agent: agent.id,
+        type: 'tool.call',
+        afterSeq,
+        limit: 5_000,
+      });
       if (page.length === 0) break;
       for (const r of page) {
         if (r.verdict !== 'allow' || r.ts < since || r.tool === null) continue;
@@ -71,7 +76,10 @@ export function extension(): Extension {
       const policy = runtime.policy;
       const section = policy.config.maturity ?? DEFAULT_MATURITY;
       // The same sealing key as approval requests: a state nobody but Warden wrote counts as Intern.
-      const { key } = await approvalKey(runtime.store, policy.config.approvals?.keyEnv ?? 'WARDEN_APPROVAL_KEY');
+      const { key } = await approvalKey(
+        runtime.store,
+        policy.config.approvals?.keyEnv ?? 'WARDEN_APPROVAL_KEY',
+      );
       const cache = new PhaseCache(runtime.store, policy, key);
       await cache.start(section.refreshMs);
       cleanups.push(() => cache.stop());
@@ -83,7 +91,8 @@ export function extension(): Extension {
       const origin = randomUUID();
       const unsubscribe = await runtime.store.subscribe(COUNTER_CHANNEL, (m) => {
         const msg = parseCounterMessage(m);
-        if (msg && msg.o !== origin && msg.k.startsWith('cap\u0000')) gate.counters.add(msg.k, msg.p, msg.t, msg.w, msg.g);
+        if (msg && msg.o !== origin && msg.k.startsWith('cap\u0000'))
+          gate.counters.add(msg.k, msg.p, msg.t, msg.w, msg.g);
       });
       cleanups.push(() => unsubscribe());
       gate.onCommit = (k, p, t, w, g) => {
@@ -98,12 +107,20 @@ export function extension(): Extension {
         cache,
         promotions,
         demoter,
-        addEvidence: (check) => { promotions.addEvidence(check); },
+        addEvidence: (check) => {
+          promotions.addEvidence(check);
+        },
         evidence: (id, to) => promotions.evidence(id, to),
         promote: (id, to, signoff, note) => promotions.promote(id, to, signoff, note),
         demote: (id, to, by, why) => promotions.demote(id, to, by, why),
         explain: (id) =>
-          explainPhase(id, { policy, gate, promotions, actions: runtime.service<ActionsService>('actions'), now: runtime.clock.now() }),
+          explainPhase(id, {
+            policy,
+            gate,
+            promotions,
+            actions: runtime.service<ActionsService>('actions'),
+            now: runtime.clock.now(),
+          }),
       };
       runtime.provide('maturity', service);
       // Alerts stored while no Warden ran are handled now; new ones as they are announced.

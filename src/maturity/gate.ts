@@ -72,15 +72,24 @@ export interface CapUsage {
 }
 
 function compileClass(p: PreApproved): CompiledClass {
-  const tools = p.tool === undefined ? undefined : (Array.isArray(p.tool) ? p.tool : [p.tool]).map(nameMatcher);
+  const tools =
+    p.tool === undefined ? undefined : (Array.isArray(p.tool) ? p.tool : [p.tool]).map(nameMatcher);
   const where = compileWhere(p.where);
   const label =
     p.memory !== undefined
       ? `memory writes to ${p.memory}`
       : `${(Array.isArray(p.tool) ? p.tool : [p.tool]).join(', ')}${p.server ? ` on ${p.server}` : ''}${
-          where.constraints.length > 0 ? ` where ${where.constraints.map((c) => `${c.path} is ${c.describe}`).join(' and ')}` : ''
+          where.constraints.length > 0
+            ? ` where ${where.constraints.map((c) => `${c.path} is ${c.describe}`).join(' and ')}`
+            : ''
         }`;
-  return { label, tools, server: p.server, where, memory: p.memory === undefined ? undefined : nameMatcher(p.memory) };
+  return {
+    label,
+    tools,
+    server: p.server,
+    where,
+    memory: p.memory === undefined ? undefined : nameMatcher(p.memory),
+  };
 }
 
 function compileCap(c: Cap, agent: string, label: string): CompiledCap {
@@ -102,7 +111,6 @@ function compileCap(c: Cap, agent: string, label: string): CompiledCap {
 function toolMatches(list: ((n: string) => boolean)[] | undefined, tool: ToolConfig): boolean {
   if (!list) return true;
   const full = tool.server ? `${tool.server}/${tool.name}` : tool.name;
-  // A plain loop: see anyOf in schema-compile.ts.
   for (const m of list) if (m(tool.name) || m(full)) return true;
   return false;
 }
@@ -115,7 +123,8 @@ export class PhaseGate {
   private readonly approvals: ApprovalRules;
   private readonly reserved = new Map<string, { key: string; perMs: number; entry: WindowEntry }[]>();
   /** Called when a cap entry becomes final, to share it with replicas. */
-  onCommit: ((key: string, perMs: number, ts: number, weight: number, tag: string | undefined) => void) | undefined;
+  onCommit:
+    ((key: string, perMs: number, ts: number, weight: number, tag: string | undefined) => void) | undefined;
 
   constructor(policy: Policy) {
     this.section = policy.config.maturity ?? DEFAULT_MATURITY;
@@ -127,8 +136,12 @@ export class PhaseGate {
         ...(extra?.preApproved ?? []).map((p) => compileClass(p)),
       ];
       const caps = [
-        ...this.section.principal.caps.map((c, i) => compileCap(c, agent.id, c.name || `maturity.principal.caps[${i}]`)),
-        ...(extra?.caps ?? []).map((c, i) => compileCap(c, agent.id, c.name || `maturity.agents.${agent.id}.caps[${i}]`)),
+        ...this.section.principal.caps.map((c, i) =>
+          compileCap(c, agent.id, c.name || `maturity.principal.caps[${i}]`),
+        ),
+        ...(extra?.caps ?? []).map((c, i) =>
+          compileCap(c, agent.id, c.name || `maturity.agents.${agent.id}.caps[${i}]`),
+        ),
       ];
       this.byAgent.set(agent.id, { preApproved: pre, caps });
     }
@@ -154,7 +167,12 @@ export class PhaseGate {
         used: c.measure === 'count' ? u.count : c.measure === 'sum' ? u.sum : u.distinct,
         limit: c.limit,
         per: formatMs(c.perMs),
-        unit: c.measure === 'count' ? 'actions' : c.measure === 'sum' ? `${c.path ?? ''} (sum)` : `distinct ${c.path ?? ''}`,
+        unit:
+          c.measure === 'count'
+            ? 'actions'
+            : c.measure === 'sum'
+              ? `${c.path ?? ''} (sum)`
+              : `distinct ${c.path ?? ''}`,
       };
     });
   }
@@ -174,16 +192,34 @@ export class PhaseGate {
     } else {
       return undefined;
     }
-    const evidence: Record<string, unknown> = { phase, ...(ctx.tool ? { tool: ctx.tool.name, class: ctx.tool.class } : {}) };
+    const evidence: Record<string, unknown> = {
+      phase,
+      ...(ctx.tool ? { tool: ctx.tool.name, class: ctx.tool.class } : {}),
+    };
     switch (phase) {
       case 'intern':
         return deny(
-          reason('phase', 3, 'ASI02', `${agent.id} is an Intern (read-only); ${what} changes something`, evidence),
-          { who: [agent.owner], missing: 'promotion to Junior (`warden phase promote`) with evidence and a sign-off' },
+          reason(
+            'phase',
+            3,
+            'ASI02',
+            `${agent.id} is an Intern (read-only); ${what} changes something`,
+            evidence,
+          ),
+          {
+            who: [agent.owner],
+            missing: 'promotion to Junior (`warden phase promote`) with evidence and a sign-off',
+          },
         );
       case 'junior':
         return needApproval(
-          reason('phase', 3, 'ASI02', `${agent.id} is a Junior (supervised): ${what} needs a person's approval`, evidence),
+          reason(
+            'phase',
+            3,
+            'ASI02',
+            `${agent.id} is a Junior (supervised): ${what} needs a person's approval`,
+            evidence,
+          ),
           this.escalation(ctx, agent, 'approval of this action (Junior agents act only with approval)'),
         );
       case 'senior':
@@ -199,13 +235,21 @@ export class PhaseGate {
     if (held) {
       this.reserved.delete(ctx.eventId);
       for (const h of held) {
-        if (decision.verdict === 'allow') this.onCommit?.(h.key, h.perMs, h.entry.ts, h.entry.weight, h.entry.tag);
+        if (decision.verdict === 'allow')
+          this.onCommit?.(h.key, h.perMs, h.entry.ts, h.entry.weight, h.entry.tag);
         else this.counters.release(h.key, h.entry);
       }
       return;
     }
     // An over-cap action a person approved still happened: it counts.
-    if (decision.verdict === 'allow' && phase === 'principal' && ctx.event.kind === 'tool.call' && ctx.agent && ctx.tool && ctx.tool.class !== 'read') {
+    if (
+      decision.verdict === 'allow' &&
+      phase === 'principal' &&
+      ctx.event.kind === 'tool.call' &&
+      ctx.agent &&
+      ctx.tool &&
+      ctx.tool.class !== 'read'
+    ) {
       for (const c of this.matchingCaps(ctx.agent.id, ctx.tool, ctx.event.call.args)) {
         const m = this.measure(c, ctx.event.call.args);
         if (m === undefined) continue;
@@ -255,11 +299,26 @@ export class PhaseGate {
     return undefined;
   }
 
-  private senior(ctx: StageContext, agent: AgentConfig, what: string, evidence: Record<string, unknown>): StageOutcome | undefined {
+  private senior(
+    ctx: StageContext,
+    agent: AgentConfig,
+    what: string,
+    evidence: Record<string, unknown>,
+  ): StageOutcome | undefined {
     if (this.preApproved(ctx, agent)) return undefined;
     return needApproval(
-      reason('phase', 3, 'ASI02', `${agent.id} is a Senior: ${what} is not in a pre-approved action class, so a person must approve it`, evidence),
-      this.escalation(ctx, agent, 'approval of this action, or a pre-approved class covering it (maturity.senior.preApproved)'),
+      reason(
+        'phase',
+        3,
+        'ASI02',
+        `${agent.id} is a Senior: ${what} is not in a pre-approved action class, so a person must approve it`,
+        evidence,
+      ),
+      this.escalation(
+        ctx,
+        agent,
+        'approval of this action, or a pre-approved class covering it (maturity.senior.preApproved)',
+      ),
     );
   }
 
@@ -267,11 +326,16 @@ export class PhaseGate {
     const rules = this.byAgent.get(agentId);
     if (!rules) return [];
     const out: CompiledCap[] = [];
-    for (const c of rules.caps) if (c.classes.includes(tool.class) && toolMatches(c.tools, tool) && c.where.test(args, 'deny')) out.push(c);
+    for (const c of rules.caps)
+      if (c.classes.includes(tool.class) && toolMatches(c.tools, tool) && c.where.test(args, 'deny'))
+        out.push(c);
     return out;
   }
 
-  private measure(c: CompiledCap, args: Record<string, unknown>): { weight: number; tag: string | undefined } | undefined {
+  private measure(
+    c: CompiledCap,
+    args: Record<string, unknown>,
+  ): { weight: number; tag: string | undefined } | undefined {
     if (c.measure === 'count') return { weight: 1, tag: undefined };
     const v = readPath(args, c.path as string, (c.path as string).split('.'));
     if (c.measure === 'sum') {
@@ -290,12 +354,23 @@ export class PhaseGate {
     return { weight: 0, tag };
   }
 
-  private principal(ctx: StageContext, agent: AgentConfig, what: string, evidence: Record<string, unknown>): StageOutcome | undefined {
+  private principal(
+    ctx: StageContext,
+    agent: AgentConfig,
+    what: string,
+    evidence: Record<string, unknown>,
+  ): StageOutcome | undefined {
     const rules = this.byAgent.get(agent.id);
     if (!rules || rules.caps.length === 0) {
       if (this.preApproved(ctx, agent)) return undefined;
       return needApproval(
-        reason('phase', 3, 'ASI02', `${agent.id} is a Principal without caps (maturity.principal.caps): ${what} needs approval until its bounds are declared`, evidence),
+        reason(
+          'phase',
+          3,
+          'ASI02',
+          `${agent.id} is a Principal without caps (maturity.principal.caps): ${what} needs approval until its bounds are declared`,
+          evidence,
+        ),
         this.escalation(ctx, agent, 'approval of this action, or caps for this Principal'),
       );
     }
@@ -312,10 +387,16 @@ export class PhaseGate {
       if (m === undefined) {
         release();
         return needApproval(
-          reason('cap', 3, 'ASI02', `cap ${c.label} measures ${c.path ?? '?'}, which this ${what} call does not give as a usable value, so a person must approve it`, {
-            ...evidence,
-            cap: c.label,
-          }),
+          reason(
+            'cap',
+            3,
+            'ASI02',
+            `cap ${c.label} measures ${c.path ?? '?'}, which this ${what} call does not give as a usable value, so a person must approve it`,
+            {
+              ...evidence,
+              cap: c.label,
+            },
+          ),
           this.escalation(ctx, agent, `approval of this action (cap ${c.label} cannot measure it)`),
         );
       }
@@ -334,19 +415,30 @@ export class PhaseGate {
       }
       if (after > c.limit) {
         release();
-        const unit = c.measure === 'count' ? 'actions' : c.measure === 'sum' ? `in ${c.path}` : `distinct ${c.path}`;
+        const unit =
+          c.measure === 'count' ? 'actions' : c.measure === 'sum' ? `in ${c.path}` : `distinct ${c.path}`;
         return needApproval(
-          reason('cap', 3, 'ASI02', `${agent.id} (${title('principal')}) would exceed cap ${c.label}: ${after} ${unit} in ${formatMs(c.perMs)}, limit ${c.limit}`, {
-            ...evidence,
-            cap: c.label,
-            used,
-            limit: c.limit,
-            per: formatMs(c.perMs),
-          }),
+          reason(
+            'cap',
+            3,
+            'ASI02',
+            `${agent.id} (${title('principal')}) would exceed cap ${c.label}: ${after} ${unit} in ${formatMs(c.perMs)}, limit ${c.limit}`,
+            {
+              ...evidence,
+              cap: c.label,
+              used,
+              limit: c.limit,
+              per: formatMs(c.perMs),
+            },
+          ),
           this.escalation(ctx, agent, `approval beyond cap ${c.label} (${c.limit} per ${formatMs(c.perMs)})`),
         );
       }
-      held.push({ key: c.key, perMs: c.perMs, entry: this.counters.add(c.key, c.perMs, ctx.now, m.weight, m.tag) });
+      held.push({
+        key: c.key,
+        perMs: c.perMs,
+        entry: this.counters.add(c.key, c.perMs, ctx.now, m.weight, m.tag),
+      });
     }
     if (this.reserved.size > 100_000) this.reserved.clear();
     this.reserved.set(ctx.eventId, held);

@@ -40,7 +40,7 @@ export function summary(phase: Phase): string {
     case 'intern':
       return 'read-only: write and irreversible tools and memory writes are denied';
     case 'junior':
-      return 'supervised: every write or irreversible tool call and every memory write needs a person\'s approval';
+      return "supervised: every write or irreversible tool call and every memory write needs a person's approval";
     case 'senior':
       return 'selective autonomy: pre-approved action classes run alone; every other change needs approval';
     case 'principal':

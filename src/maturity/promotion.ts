@@ -5,7 +5,15 @@ import { StoreError, WardenError } from '../core/errors.js';
 import type { Runtime } from '../pipeline/runtime.js';
 import type { Store } from '../store/store.js';
 import { nextPhase, rankOf, title } from './phases.js';
-import { AGENT_STATE_COLLECTION, parseAgentState, PHASES_CHANNEL, sealAgentState, type AgentState, type PhaseCache, type PhaseChange } from './state.js';
+import {
+  AGENT_STATE_COLLECTION,
+  parseAgentState,
+  PHASES_CHANNEL,
+  sealAgentState,
+  type AgentState,
+  type PhaseCache,
+  type PhaseChange,
+} from './state.js';
 
 /**
  * Promotion and demotion, with evidence from the store.
@@ -59,14 +67,23 @@ export const timeAtPhase: EvidenceCheck = {
   check(ctx) {
     const min = ctx.from === 'principal' ? 0 : ctx.section.promotion.minDays[ctx.from];
     if (ctx.since === undefined) {
-      return Promise.resolve({ ok: false, detail: `no record of ${ctx.agent.id} acting yet; ${min} days at ${title(ctx.from)} are needed` });
+      return Promise.resolve({
+        ok: false,
+        detail: `no record of ${ctx.agent.id} acting yet; ${min} days at ${title(ctx.from)} are needed`,
+      });
     }
     const days = (ctx.now - ctx.since) / DAY_MS;
     const since = new Date(ctx.since).toISOString();
     return Promise.resolve(
       days >= min
-        ? { ok: true, detail: `${days.toFixed(1)} days at ${title(ctx.from)} since ${since} (minimum ${min})` }
-        : { ok: false, detail: `${days.toFixed(1)} days at ${title(ctx.from)} since ${since}; ${min} are needed (${(min - days).toFixed(1)} to go)` },
+        ? {
+            ok: true,
+            detail: `${days.toFixed(1)} days at ${title(ctx.from)} since ${since} (minimum ${min})`,
+          }
+        : {
+            ok: false,
+            detail: `${days.toFixed(1)} days at ${title(ctx.from)} since ${since}; ${min} are needed (${(min - days).toFixed(1)} to go)`,
+          },
     );
   },
 };
@@ -78,16 +95,27 @@ export const noCriticalAlerts: EvidenceCheck = {
   async check(ctx) {
     const hits: string[] = [];
     for (const doc of await ctx.store.listDocs(ALERTS_COLLECTION)) {
-      const a = doc.body as { agent?: unknown; severity?: unknown; ts?: unknown; status?: unknown; rule?: unknown } | null;
+      const a = doc.body as {
+        agent?: unknown;
+        severity?: unknown;
+        ts?: unknown;
+        status?: unknown;
+        rule?: unknown;
+      } | null;
       if (!a || a.agent !== ctx.agent.id || a.severity !== 'critical') continue;
       const ts = typeof a.ts === 'number' ? a.ts : 0;
       if ((ctx.since !== undefined && ts >= ctx.since) || a.status !== 'closed') {
-        hits.push(`${doc.id}${typeof a.rule === 'string' ? ` (${a.rule})` : ''} at ${new Date(ts).toISOString()}${a.status === 'closed' ? '' : ', open'}`);
+        hits.push(
+          `${doc.id}${typeof a.rule === 'string' ? ` (${a.rule})` : ''} at ${new Date(ts).toISOString()}${a.status === 'closed' ? '' : ', open'}`,
+        );
       }
     }
     return hits.length === 0
       ? { ok: true, detail: 'no critical alert in the window' }
-      : { ok: false, detail: `critical alert${hits.length > 1 ? 's' : ''}: ${hits.slice(0, 5).join('; ')}${hits.length > 5 ? ` and ${hits.length - 5} more` : ''}` };
+      : {
+          ok: false,
+          detail: `critical alert${hits.length > 1 ? 's' : ''}: ${hits.slice(0, 5).join('; ')}${hits.length > 5 ? ` and ${hits.length - 5} more` : ''}`,
+        };
   },
 };
 
@@ -112,7 +140,14 @@ export class Promotions {
   private readonly runtime: Pick<Runtime, 'audit' | 'clock'>;
   private readonly key: Buffer;
 
-  constructor(store: Store, policy: Policy, section: MaturitySection, cache: PhaseCache, runtime: Pick<Runtime, 'audit' | 'clock'>, key: Buffer) {
+  constructor(
+    store: Store,
+    policy: Policy,
+    section: MaturitySection,
+    cache: PhaseCache,
+    runtime: Pick<Runtime, 'audit' | 'clock'>,
+    key: Buffer,
+  ) {
     this.key = key;
     this.store = store;
     this.policy = policy;
@@ -125,7 +160,8 @@ export class Promotions {
 
   /** Registers an evidence check (later modules: checklist, twin, audit). Names are unique. */
   addEvidence(check: EvidenceCheck): void {
-    if (this.checks.has(check.name)) throw new WardenError('INTERNAL', `evidence check ${check.name} is registered twice`);
+    if (this.checks.has(check.name))
+      throw new WardenError('INTERNAL', `evidence check ${check.name} is registered twice`);
     this.checks.set(check.name, check);
   }
 
@@ -135,7 +171,9 @@ export class Promotions {
   }
 
   /** The stored state of an agent, read from the store (not the cache). */
-  async stateOf(agentId: string): Promise<{ state: AgentState | undefined; version: number; broken: boolean }> {
+  async stateOf(
+    agentId: string,
+  ): Promise<{ state: AgentState | undefined; version: number; broken: boolean }> {
     const doc = await this.store.getDoc(AGENT_STATE_COLLECTION, agentId);
     if (!doc) return { state: undefined, version: 0, broken: false };
     const state = parseAgentState(agentId, doc.body, this.key);
@@ -155,24 +193,49 @@ export class Promotions {
     const { state, broken } = await this.stateOf(agentId);
     const from = broken ? 'intern' : (state?.phase ?? agent.phase);
     const missing: string[] = [];
-    if (broken) missing.push(`the stored state of ${agentId} is unreadable; fix or delete agent_state/${agentId}`);
-    if (rankOf(to) <= rankOf(from)) missing.push(`${agentId} is already ${title(from)}; promotion goes up (use \`warden phase demote\` to go down)`);
-    else if (nextPhase(from) !== to) missing.push(`promotion goes one phase at a time: ${title(from)} to ${title(nextPhase(from) as Phase)}, not to ${title(to)}`);
+    if (broken)
+      missing.push(`the stored state of ${agentId} is unreadable; fix or delete agent_state/${agentId}`);
+    if (rankOf(to) <= rankOf(from))
+      missing.push(
+        `${agentId} is already ${title(from)}; promotion goes up (use \`warden phase demote\` to go down)`,
+      );
+    else if (nextPhase(from) !== to)
+      missing.push(
+        `promotion goes one phase at a time: ${title(from)} to ${title(nextPhase(from) as Phase)}, not to ${title(to)}`,
+      );
     const since = await this.sinceOf(agentId, state);
-    const ctx: EvidenceContext = { agent, from, to, state, since, now: this.runtime.clock.now(), store: this.store, policy: this.policy, section: this.section };
+    const ctx: EvidenceContext = {
+      agent,
+      from,
+      to,
+      state,
+      since,
+      now: this.runtime.clock.now(),
+      store: this.store,
+      policy: this.policy,
+      section: this.section,
+    };
     const wanted = this.section.promotion.evidence ?? [...this.checks.keys()];
     const evidence: EvidenceResult[] = [];
     for (const name of wanted) {
       const check = this.checks.get(name);
       if (!check) {
-        evidence.push({ name, ok: false, detail: `evidence check ${name} is not available (named in maturity.promotion.evidence)` });
+        evidence.push({
+          name,
+          ok: false,
+          detail: `evidence check ${name} is not available (named in maturity.promotion.evidence)`,
+        });
         continue;
       }
       if (check.appliesTo && !check.appliesTo(to)) continue;
       try {
         evidence.push({ name, ...(await check.check(ctx)) });
       } catch (error) {
-        evidence.push({ name, ok: false, detail: `the check failed: ${error instanceof Error ? error.message : String(error)}` });
+        evidence.push({
+          name,
+          ok: false,
+          detail: `the check failed: ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     }
     for (const e of evidence) if (!e.ok) missing.push(`${e.name}: ${e.detail}`);
@@ -181,7 +244,7 @@ export class Promotions {
 
   /** Why `signoff` cannot sign off this promotion, or undefined. */
   signoffProblem(agent: AgentConfig, signoff: string): string | undefined {
-    if (signoff.trim() === '') return 'a sign-off (a person\'s name) is required';
+    if (signoff.trim() === '') return "a sign-off (a person's name) is required";
     const approvals = this.policy.config.approvals;
     if ((approvals?.selfApproval ?? 'forbid') === 'forbid' && signoff === agent.owner) {
       return `${signoff} owns ${agent.id} and may not sign off its promotion (approvals.selfApproval: forbid)`;
@@ -206,23 +269,43 @@ export class Promotions {
       result.ok = false;
     }
     if (!result.ok) {
-      await this.runtime.audit('phase.promotion_refused', { agent: agentId, data: { from: result.from, to, signoff, missing: result.missing, evidence: result.evidence } });
+      await this.runtime.audit('phase.promotion_refused', {
+        agent: agentId,
+        data: { from: result.from, to, signoff, missing: result.missing, evidence: result.evidence },
+      });
       return result;
     }
     const at = this.runtime.clock.now();
     await this.write(agentId, (current) =>
       current !== result.from
         ? `${agentId} changed phase to ${current} during the promotion; run it again`
-        : { phase: to, from: current, at, by: signoff, reason: note ?? `promoted to ${title(to)}`, evidence: result.evidence },
+        : {
+            phase: to,
+            from: current,
+            at,
+            by: signoff,
+            reason: note ?? `promoted to ${title(to)}`,
+            evidence: result.evidence,
+          },
     );
-    await this.runtime.audit('phase.promoted', { agent: agentId, data: { from: result.from, to, signoff, note, evidence: result.evidence } });
+    await this.runtime.audit('phase.promoted', {
+      agent: agentId,
+      data: { from: result.from, to, signoff, note, evidence: result.evidence },
+    });
     return result;
   }
 
   /** Demotes to a lower phase (any lower phase). */
-  async demote(agentId: string, to: Phase, by: string, why: string, alert?: string): Promise<{ from: Phase; to: Phase }> {
+  async demote(
+    agentId: string,
+    to: Phase,
+    by: string,
+    why: string,
+    alert?: string,
+  ): Promise<{ from: Phase; to: Phase }> {
     this.agentOrThrow(agentId);
-    if (by.trim() === '' || why.trim() === '') throw new WardenError('INVALID_ARGUMENT', 'a demotion names who and why');
+    if (by.trim() === '' || why.trim() === '')
+      throw new WardenError('INVALID_ARGUMENT', 'a demotion names who and why');
     let from: Phase = 'intern';
     const at = this.runtime.clock.now();
     await this.write(agentId, (current) => {
@@ -230,7 +313,10 @@ export class Promotions {
       if (rankOf(to) >= rankOf(current)) return `${agentId} is ${title(current)}; a demotion goes down`;
       return { phase: to, from: current, at, by, reason: why, ...(alert === undefined ? {} : { alert }) };
     });
-    await this.runtime.audit('phase.demoted', { agent: agentId, data: { from, to, by, reason: why, ...(alert === undefined ? {} : { alert }) } });
+    await this.runtime.audit('phase.demoted', {
+      agent: agentId,
+      data: { from, to, by, reason: why, ...(alert === undefined ? {} : { alert }) },
+    });
     return { from, to };
   }
 
@@ -254,9 +340,18 @@ export class Promotions {
         since: change.at,
         history: [...(state?.history ?? []), { ...change, from: change.from ?? current }].slice(-200),
       };
-      if (await this.store.putDoc(AGENT_STATE_COLLECTION, agentId, sealAgentState(agentId, next, this.key), version)) {
+      if (
+        await this.store.putDoc(
+          AGENT_STATE_COLLECTION,
+          agentId,
+          sealAgentState(agentId, next, this.key),
+          version,
+        )
+      ) {
         this.cache.apply(agentId, sealAgentState(agentId, next, this.key));
-        await this.store.publish(PHASES_CHANNEL, { agent: agentId, phase: next.phase }).catch(() => undefined);
+        await this.store
+          .publish(PHASES_CHANNEL, { agent: agentId, phase: next.phase })
+          .catch(() => undefined);
         return next;
       }
     }

@@ -47,11 +47,17 @@ export interface AgentState {
 }
 
 function macOf(agentId: string, state: AgentState, key: Buffer): string {
-  return createHmac('sha256', key).update(canonicalJson({ agent: agentId, phase: state.phase, since: state.since, history: state.history })).digest('hex');
+  return createHmac('sha256', key)
+    .update(canonicalJson({ agent: agentId, phase: state.phase, since: state.since, history: state.history }))
+    .digest('hex');
 }
 
 /** The stored body of a state: the state and its seal. */
-export function sealAgentState(agentId: string, state: AgentState, key: Buffer): AgentState & { mac: string } {
+export function sealAgentState(
+  agentId: string,
+  state: AgentState,
+  key: Buffer,
+): AgentState & { mac: string } {
   return { ...state, mac: macOf(agentId, state, key) };
 }
 
@@ -59,7 +65,13 @@ export function sealAgentState(agentId: string, state: AgentState, key: Buffer):
 export function parseAgentState(agentId: string, body: unknown, key: Buffer): AgentState | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Partial<AgentState> & { mac?: unknown };
-  if (!isPhase(b.phase) || typeof b.since !== 'number' || !Number.isFinite(b.since) || !Array.isArray(b.history)) return undefined;
+  if (
+    !isPhase(b.phase) ||
+    typeof b.since !== 'number' ||
+    !Number.isFinite(b.since) ||
+    !Array.isArray(b.history)
+  )
+    return undefined;
   const state: AgentState = { phase: b.phase, since: b.since, history: b.history };
   if (typeof b.mac !== 'string' || !/^[0-9a-f]{64}$/.test(b.mac)) return undefined;
   let expected: string;

@@ -11,12 +11,18 @@ export function killSwitchStage(switches: KillSwitches): Stage {
       const sw = switches.check(ctx.event.actor.agent, ctx.event.actor.session);
       if (!sw) return undefined;
       return halt(
-        reason('kill-switch', 6, 'ASI10', `kill switch engaged (${sw.scope}${sw.scope === 'global' ? '' : ` ${sw.target}`}): ${sw.reason}`, {
-          scope: sw.scope,
-          target: sw.target,
-          by: sw.by,
-          engagedAt: new Date(sw.engagedAt).toISOString(),
-        }),
+        reason(
+          'kill-switch',
+          6,
+          'ASI10',
+          `kill switch engaged (${sw.scope}${sw.scope === 'global' ? '' : ` ${sw.target}`}): ${sw.reason}`,
+          {
+            scope: sw.scope,
+            target: sw.target,
+            by: sw.by,
+            engagedAt: new Date(sw.engagedAt).toISOString(),
+          },
+        ),
       );
     },
   };

@@ -48,7 +48,11 @@ export class KillSwitches {
   /** The switch that covers this agent and session, if any; global first. */
   check(agent: string, session: string): KillSwitch | undefined {
     if (this.engaged.size === 0) return undefined;
-    return this.engaged.get('global:*') ?? this.engaged.get(`agent:${agent}`) ?? this.engaged.get(`session:${session}`);
+    return (
+      this.engaged.get('global:*') ??
+      this.engaged.get(`agent:${agent}`) ??
+      this.engaged.get(`session:${session}`)
+    );
   }
 
   /** Every engaged switch. */
@@ -58,7 +62,11 @@ export class KillSwitches {
 
   /** Engages a switch: durable in the store first, then effective here, then announced to replicas. */
   async engage(sw: Omit<KillSwitch, 'engagedAt'> & { engagedAt?: number }): Promise<KillSwitch> {
-    const full: KillSwitch = { ...sw, target: sw.scope === 'global' ? '*' : sw.target, engagedAt: sw.engagedAt ?? Date.now() };
+    const full: KillSwitch = {
+      ...sw,
+      target: sw.scope === 'global' ? '*' : sw.target,
+      engagedAt: sw.engagedAt ?? Date.now(),
+    };
     // Effective locally at once, even if the store is down: stopping must never wait on storage.
     this.apply(full, true);
     await this.store.putDoc(KILL_COLLECTION, keyOf(full.scope, full.target), full);
@@ -69,7 +77,8 @@ export class KillSwitches {
   /** Releases a switch. Resolves whether one was engaged. */
   async release(scope: KillScope, target: string): Promise<KillSwitch | undefined> {
     const key = keyOf(scope, target);
-    const current = this.engaged.get(key) ?? (await this.store.getDoc<KillSwitch>(KILL_COLLECTION, key))?.body;
+    const current =
+      this.engaged.get(key) ?? (await this.store.getDoc<KillSwitch>(KILL_COLLECTION, key))?.body;
     await this.store.deleteDoc(KILL_COLLECTION, key);
     if (!current) return undefined;
     this.apply(current, false);

@@ -58,12 +58,22 @@ export class Ledger {
   enqueue(entry: LedgerEntry): void {
     if (this.closed) throw new WardenError('CLOSED', 'the ledger is closed');
     if (this.pending.length >= this.options.maxPending) {
-      throw new StoreError('STORE_UNAVAILABLE', `ledger backlog is full (${this.pending.length} records unstored)`, this.lastError);
+      throw new StoreError(
+        'STORE_UNAVAILABLE',
+        `ledger backlog is full (${this.pending.length} records unstored)`,
+        this.lastError,
+      );
     }
     this.pending.push(entry);
     this.queued++;
     if (this.pending.length >= this.options.batchSize) this.kick();
-    else this.timer ??= setTimeout(() => { this.kick(); }, this.failures > 0 ? this.backoff() : this.options.flushMs);
+    else
+      this.timer ??= setTimeout(
+        () => {
+          this.kick();
+        },
+        this.failures > 0 ? this.backoff() : this.options.flushMs,
+      );
   }
 
   /** Queues an entry and resolves once it is durable in the store; rejects if the store fails. */
@@ -123,7 +133,10 @@ export class Ledger {
           const waiters = this.waiters;
           this.waiters = [];
           for (const w of waiters) w.reject(error);
-          if (!this.closed) this.timer ??= setTimeout(() => { this.kick(); }, this.backoff());
+          if (!this.closed)
+            this.timer ??= setTimeout(() => {
+              this.kick();
+            }, this.backoff());
           throw error;
         }
         this.failures = 0;

@@ -82,7 +82,9 @@ export class Redactor {
       try {
         new RegExp(p, 'g');
       } catch (cause) {
-        throw new TypeError(`ledger.redact pattern ${JSON.stringify(p)} is not a valid regular expression`, { cause });
+        throw new TypeError(`ledger.redact pattern ${JSON.stringify(p)} is not a valid regular expression`, {
+          cause,
+        });
       }
     }
     this.pattern = new RegExp(all.map((p) => `(?:${p})`).join('|'), 'g');
@@ -97,7 +99,10 @@ export class Redactor {
 
   /** Redacts one string. */
   text(value: string): string {
-    let out = value.length > MAX_STRING ? value.slice(0, MAX_STRING) + `…[truncated ${value.length - MAX_STRING} chars]` : value;
+    let out =
+      value.length > MAX_STRING
+        ? value.slice(0, MAX_STRING) + `…[truncated ${value.length - MAX_STRING} chars]`
+        : value;
     for (const literal of this.literals) {
       if (out.includes(literal)) out = out.split(literal).join(REDACTED);
     }
@@ -130,7 +135,10 @@ export class Redactor {
         if (input instanceof Uint8Array) return `[${input.byteLength} bytes]`;
         const out: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
-          out[k] = this.keys.has(k.toLowerCase()) && v !== null && v !== undefined && v !== '' ? REDACTED : this.walk(v, depth + 1, budget);
+          out[k] =
+            this.keys.has(k.toLowerCase()) && v !== null && v !== undefined && v !== ''
+              ? REDACTED
+              : this.walk(v, depth + 1, budget);
         }
         return out;
       }

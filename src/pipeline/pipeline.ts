@@ -27,12 +27,18 @@ export interface PipelineOutcome {
 function failClosed(stage: string, message: string): PipelineOutcome {
   return {
     verdict: 'deny',
-    reasons: [reason('fail-closed', 6, 'ASI08', `stage ${stage} ${message}; denied because Warden fails closed`, { stage })],
+    reasons: [
+      reason('fail-closed', 6, 'ASI08', `stage ${stage} ${message}; denied because Warden fails closed`, {
+        stage,
+      }),
+    ],
   };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -90,7 +96,10 @@ export class Pipeline {
       if (o.content !== undefined) content = o.content;
       if (isTerminal(o.verdict)) {
         if (o.reasons.length === 0) return failClosed(stage.name, `returned ${o.verdict} without a reason`);
-        const result: PipelineOutcome = { verdict: o.verdict, reasons: approvals ? [...o.reasons, ...approvals] : o.reasons };
+        const result: PipelineOutcome = {
+          verdict: o.verdict,
+          reasons: approvals ? [...o.reasons, ...approvals] : o.reasons,
+        };
         if (o.escalation ?? escalation) result.escalation = o.escalation ?? escalation;
         if (tier !== undefined) result.tier = tier;
         return result;
@@ -101,7 +110,9 @@ export class Pipeline {
         escalation ??= o.escalation;
       }
     }
-    const result: PipelineOutcome = approvals ? { verdict: 'approve', reasons: approvals } : { verdict: 'allow', reasons: [] };
+    const result: PipelineOutcome = approvals
+      ? { verdict: 'approve', reasons: approvals }
+      : { verdict: 'allow', reasons: [] };
     if (escalation && approvals) result.escalation = escalation;
     if (content !== undefined) result.content = content;
     if (tier !== undefined) result.tier = tier;

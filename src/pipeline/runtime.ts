@@ -40,7 +40,10 @@ export interface Runtime {
   /** Registers a named service. Registering a name twice is a programming error. */
   provide(name: string, value: unknown): void;
   /** Writes a control-plane record (approval resolved, kill engaged, alert) to the ledger durably. */
-  audit(type: string, fields: { agent?: string | null; session?: string | null; data: unknown }): Promise<void>;
+  audit(
+    type: string,
+    fields: { agent?: string | null; session?: string | null; data: unknown },
+  ): Promise<void>;
 }
 
 /**

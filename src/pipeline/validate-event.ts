@@ -31,7 +31,8 @@ export function validateEvent(event: WardenEvent): string | undefined {
       if (badId(call.tool)) return 'call.tool must be a non-empty string';
       if (!isPlainObject(call.args)) return 'call.args must be a plain object';
       if (call.server !== undefined && badId(call.server)) return 'call.server must be a non-empty string';
-      if (call.rationale !== undefined && typeof call.rationale !== 'string') return 'call.rationale must be a string';
+      if (call.rationale !== undefined && typeof call.rationale !== 'string')
+        return 'call.rationale must be a string';
       return undefined;
     }
     case 'ingest': {
@@ -39,7 +40,8 @@ export function validateEvent(event: WardenEvent): string | undefined {
       if (!isPlainObject(c)) return 'content is missing';
       if (badId(c.source)) return 'content.source must be a non-empty string';
       if (typeof c.text !== 'string') return 'content.text must be a string';
-      if (c.tier !== undefined && c.tier !== 1 && c.tier !== 2 && c.tier !== 3) return 'content.tier must be 1, 2 or 3';
+      if (c.tier !== undefined && c.tier !== 1 && c.tier !== 2 && c.tier !== 3)
+        return 'content.tier must be 1, 2 or 3';
       return undefined;
     }
     case 'message': {
@@ -53,7 +55,8 @@ export function validateEvent(event: WardenEvent): string | undefined {
     case 'memory.read': {
       const m = e.memory as Record<string, unknown> | undefined;
       if (!isPlainObject(m)) return 'memory is missing';
-      if (badId(m.namespace) || badId(m.key)) return 'memory.namespace and memory.key must be non-empty strings';
+      if (badId(m.namespace) || badId(m.key))
+        return 'memory.namespace and memory.key must be non-empty strings';
       return undefined;
     }
     case 'credential.issue':

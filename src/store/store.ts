@@ -76,7 +76,7 @@ export interface Store {
    * Writes a document. With `expectedVersion` it is a compare-and-set: `0` means "must not exist yet";
    * on a mismatch it resolves `false` and changes nothing. Without it, it overwrites.
    */
-   
+
   putDoc<T = unknown>(collection: string, id: string, body: T, expectedVersion?: number): Promise<boolean>;
   /** All documents of a collection (optionally those whose id starts with `idPrefix`), ordered by id. */
   listDocs<T = unknown>(collection: string, idPrefix?: string): Promise<StoredDoc<T>[]>;

@@ -12,7 +12,8 @@ export interface IdentifierArg {
 }
 
 /** How a tool's identifiers are found: declared paths, inference, or none (declared empty). */
-export type IdentifierSpec = { kind: 'declared'; paths: readonly (readonly string[])[] } | { kind: 'inferred' } | { kind: 'none' };
+export type IdentifierSpec =
+  { kind: 'declared'; paths: readonly (readonly string[])[] } | { kind: 'inferred' } | { kind: 'none' };
 
 /** Parses `tools[].identifiers` entries: `a.b`, `items[].id`, `items[0].id` and `items.*.id` all mean the same path. */
 export function compileIdentifiers(declared: readonly string[] | undefined, infer: boolean): IdentifierSpec {
@@ -42,7 +43,14 @@ export function identifierArgs(args: Record<string, unknown>, spec: IdentifierSp
   return out;
 }
 
-function collectDeclared(v: unknown, path: readonly string[], i: number, name: string, out: IdentifierArg[], depth: number): void {
+function collectDeclared(
+  v: unknown,
+  path: readonly string[],
+  i: number,
+  name: string,
+  out: IdentifierArg[],
+  depth: number,
+): void {
   if (out.length >= MAX_LEAVES || depth > MAX_DEPTH + path.length) return;
   if (Array.isArray(v)) {
     for (const item of v) collectDeclared(item, path, i, name, out, depth + 1);
@@ -50,7 +58,8 @@ function collectDeclared(v: unknown, path: readonly string[], i: number, name: s
   }
   if (i === path.length) {
     if (v !== null && typeof v === 'object') {
-      for (const child of Object.values(v as Record<string, unknown>)) collectDeclared(child, path, i, name, out, depth + 1);
+      for (const child of Object.values(v as Record<string, unknown>))
+        collectDeclared(child, path, i, name, out, depth + 1);
     } else if (v !== undefined) {
       out.push({ path: name, value: v });
     }
@@ -62,7 +71,13 @@ function collectDeclared(v: unknown, path: readonly string[], i: number, name: s
   collectDeclared((v as Record<string, unknown>)[seg], path, i + 1, name, out, depth + 1);
 }
 
-function collectInferred(v: unknown, path: string, key: string | undefined, out: IdentifierArg[], depth: number): void {
+function collectInferred(
+  v: unknown,
+  path: string,
+  key: string | undefined,
+  out: IdentifierArg[],
+  depth: number,
+): void {
   if (out.length >= MAX_LEAVES || depth > MAX_DEPTH) return;
   if (Array.isArray(v)) {
     for (const item of v) collectInferred(item, path, key, out, depth + 1);
@@ -82,12 +97,68 @@ function collectInferred(v: unknown, path: string, key: string | undefined, out:
 
 const ID_WORDS = new Set(['id', 'ids', 'uuid', 'guid']);
 const NAME_WORDS = new Set([
-  'iban', 'ibans', 'bic', 'swift', 'account', 'accounts', 'acct', 'accountnumber', 'accountno', 'routingnumber',
-  'cardnumber', 'card', 'email', 'emails', 'mail', 'recipient', 'recipients', 'to', 'cc', 'bcc', 'url', 'urls', 'uri',
-  'link', 'links', 'href', 'endpoint', 'webhook', 'domain', 'host', 'hostname', 'path', 'paths', 'filepath', 'filename',
-  'file', 'files', 'dir', 'directory', 'folder', 'amount', 'amounts', 'price', 'repo', 'repository', 'username', 'user',
-  'users', 'channel', 'phone', 'phonenumber', 'address', 'addresses', 'sha', 'commit', 'branch', 'payee', 'beneficiary',
-  'wallet', 'destination', 'dest', 'target',
+  'iban',
+  'ibans',
+  'bic',
+  'swift',
+  'account',
+  'accounts',
+  'acct',
+  'accountnumber',
+  'accountno',
+  'routingnumber',
+  'cardnumber',
+  'card',
+  'email',
+  'emails',
+  'mail',
+  'recipient',
+  'recipients',
+  'to',
+  'cc',
+  'bcc',
+  'url',
+  'urls',
+  'uri',
+  'link',
+  'links',
+  'href',
+  'endpoint',
+  'webhook',
+  'domain',
+  'host',
+  'hostname',
+  'path',
+  'paths',
+  'filepath',
+  'filename',
+  'file',
+  'files',
+  'dir',
+  'directory',
+  'folder',
+  'amount',
+  'amounts',
+  'price',
+  'repo',
+  'repository',
+  'username',
+  'user',
+  'users',
+  'channel',
+  'phone',
+  'phonenumber',
+  'address',
+  'addresses',
+  'sha',
+  'commit',
+  'branch',
+  'payee',
+  'beneficiary',
+  'wallet',
+  'destination',
+  'dest',
+  'target',
 ]);
 
 const nameCache = new Map<string, boolean>();

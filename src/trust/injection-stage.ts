@@ -104,10 +104,12 @@ export function injectionStage(settings: TrustSettings, detector: InjectionDetec
       const label = labelOf(e, ctx.tool ? settings.tool(ctx.tool) : undefined, settings, ctx.policy);
       if (!label) return undefined;
       // Authoritative and echo results do not taint, so a flag is the only thing that would restrict what follows.
-      const scanIt = inj.enabled && (inj.tiers.includes(label.tier) || (inj.scanTrusted && label.taint < label.tier));
+      const scanIt =
+        inj.enabled && (inj.tiers.includes(label.tier) || (inj.scanTrusted && label.taint < label.tier));
       const images = e.kind === 'tool.result' && out.enabled && out.resultImages !== 'allow';
       if (!scanIt && !images) return undefined;
-      const content = e.kind === 'ingest' ? e.content.text : e.kind === 'message' ? e.message.payload : e.result;
+      const content =
+        e.kind === 'ingest' ? e.content.text : e.kind === 'message' ? e.message.payload : e.result;
       const original = textOf(content, Math.max(inj.maxChars, settings.section.provenance.maxCharsPerEvent));
       let text = original;
       const st = sessionTrust(ctx.session, settings);
@@ -116,33 +118,53 @@ export function injectionStage(settings: TrustSettings, detector: InjectionDetec
         if (inj.threshold !== undefined) options.threshold = inj.threshold;
         const scan = detector.scan(text, options);
         if (scan.flagged) {
-          const rules = [...new Set([...scan.findings].sort((a, b) => b.score - a.score).map((f) => f.rule))].slice(0, 8);
+          const rules = [
+            ...new Set([...scan.findings].sort((a, b) => b.score - a.score).map((f) => f.rule)),
+          ].slice(0, 8);
           if (st.scans.size >= MAX_PENDING_SCANS) st.scans.clear();
           st.scans.set(ctx.eventId, { flagged: true, score: scan.score, rules, action: inj.action });
           const where = describeSource(label.source);
           if (inj.action === 'block') {
             return deny(
-              reason('injection', 2, 'ASI01', `prompt injection detected in ${where} (score ${scan.score.toFixed(2)}); the content is blocked`, {
-                score: scan.score,
-                rules,
-                families: scan.families,
-              }),
+              reason(
+                'injection',
+                2,
+                'ASI01',
+                `prompt injection detected in ${where} (score ${scan.score.toFixed(2)}); the content is blocked`,
+                {
+                  score: scan.score,
+                  rules,
+                  families: scan.families,
+                },
+              ),
             );
           }
-          if (inj.action === 'quote' || inj.action === 'strip') text = detector.neutralise(text, scan, inj.action, where);
+          if (inj.action === 'quote' || inj.action === 'strip')
+            text = detector.neutralise(text, scan, inj.action, where);
         }
       }
       if (images) {
-        const ic: InspectionContext = { allow: settings.allowList, index: st.index, redactor: ctx.runtime.redactor, phraseWords: out.phraseWords };
+        const ic: InspectionContext = {
+          allow: settings.allowList,
+          index: st.index,
+          redactor: ctx.runtime.redactor,
+          phraseWords: out.phraseWords,
+        };
         const spans = offendingImages(text, ic);
         if (spans.length > 0) {
           const hosts = [...new Set(spans.map((s) => s.host))];
           if (out.resultImages === 'deny') {
             return deny(
-              reason('exfiltration', 2, 'ASI01', `the result shows images that would send data to ${hosts.join(', ')} when rendered`, {
-                tool: e.call.tool,
-                hosts: hosts.slice(0, 16),
-              }),
+              reason(
+                'exfiltration',
+                2,
+                'ASI01',
+                `the result shows images that would send data to ${hosts.join(', ')} when rendered`,
+                {
+                  tool: e.call.tool,
+                  hosts: hosts.slice(0, 16),
+                },
+              ),
             );
           }
           text = stripImages(text, spans);
@@ -168,7 +190,14 @@ function record(ctx: StageContext, decision: Decision, settings: TrustSettings):
   if (!label) return;
   const entered = decision.verdict === 'allow' || decision.verdict === 'approve';
   st.flag(
-    { eventId: ctx.eventId, source: label.source, score: scan.score, rules: scan.rules, action: scan.action, at: ctx.now },
+    {
+      eventId: ctx.eventId,
+      source: label.source,
+      score: scan.score,
+      rules: scan.rules,
+      action: scan.action,
+      at: ctx.now,
+    },
     entered,
     settings.section.injection.approveAfter !== 'off',
   );

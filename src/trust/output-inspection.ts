@@ -28,8 +28,10 @@ export interface InspectionContext {
 }
 
 const ABSOLUTE_URL_RE = /\b(?:https?|ftp|wss?):\/\/[^\s<>"'`()[\]{}|\\^]{1,4096}/giu;
-const RELATIVE_SRC_RE = /\b(?:src|href|srcset|action|poster|background)\s*=\s*\\?["']?(\/\/[^\s"'<>\\]{1,4096})/gi;
-const MARKDOWN_IMAGE_RE = /!\[[^\]\n]{0,1000}\]\(\s*<?([^\s)<>]{1,4096})>?(?:\s+(?:"[^"\n]{0,500}"|'[^'\n]{0,500}'))?\s*\)/g;
+const RELATIVE_SRC_RE =
+  /\b(?:src|href|srcset|action|poster|background)\s*=\s*\\?["']?(\/\/[^\s"'<>\\]{1,4096})/gi;
+const MARKDOWN_IMAGE_RE =
+  /!\[[^\]\n]{0,1000}\]\(\s*<?([^\s)<>]{1,4096})>?(?:\s+(?:"[^"\n]{0,500}"|'[^'\n]{0,500}'))?\s*\)/g;
 // A backslash may precede the quote: HTML inside a JSON string.
 const HTML_IMAGE_RE = /<img\b[^>]{0,2000}?\bsrc\s*=\s*\\?["']?([^"'\s>\\]{1,4096})/gi;
 const BASE64_RE = /^[A-Za-z0-9+/_-]{16,}={0,2}$/;
@@ -46,9 +48,11 @@ export function extractUrls(text: string): string[] {
   if (!text.includes('//')) return out;
   ABSOLUTE_URL_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = ABSOLUTE_URL_RE.exec(text)) !== null && out.length < MAX_URLS) out.push(m[0].replace(/[.,;:!?'"*_~]+$/, ''));
+  while ((m = ABSOLUTE_URL_RE.exec(text)) !== null && out.length < MAX_URLS)
+    out.push(m[0].replace(/[.,;:!?'"*_~]+$/, ''));
   RELATIVE_SRC_RE.lastIndex = 0;
-  while ((m = RELATIVE_SRC_RE.exec(text)) !== null && out.length < MAX_URLS) out.push('https:' + (m[1] ?? ''));
+  while ((m = RELATIVE_SRC_RE.exec(text)) !== null && out.length < MAX_URLS)
+    out.push('https:' + (m[1] ?? ''));
   ABSOLUTE_URL_RE.lastIndex = 0;
   RELATIVE_SRC_RE.lastIndex = 0;
   return out;
@@ -128,7 +132,8 @@ export function inspectUrl(raw: string, ic: InspectionContext): UrlFinding | und
     for (let i = 0; i < variants.length; i++) {
       const variant = variants[i] ?? '';
       if (i > 0 && containsSecret(ic.redactor, variant)) return { host, kind: 'secret', where };
-      if (ic.index.carriesPrivate(variant, ic.phraseWords) !== undefined) return { host, kind: 'private-value', where };
+      if (ic.index.carriesPrivate(variant, ic.phraseWords) !== undefined)
+        return { host, kind: 'private-value', where };
     }
   }
   return undefined;
@@ -199,7 +204,12 @@ export function stringLeaves(args: unknown, maxChars: number): { path: string; t
   return state.out;
 }
 
-function collectStrings(v: unknown, path: string, depth: number, st: { out: { path: string; text: string }[]; budget: number }): void {
+function collectStrings(
+  v: unknown,
+  path: string,
+  depth: number,
+  st: { out: { path: string; text: string }[]; budget: number },
+): void {
   if (st.out.length >= MAX_STRINGS || st.budget <= 0 || depth > 16) return;
   if (typeof v === 'string') {
     const text = v.length > st.budget ? v.slice(0, st.budget) : v;
@@ -208,7 +218,8 @@ function collectStrings(v: unknown, path: string, depth: number, st: { out: { pa
   } else if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) collectStrings(v[i], `${path}[${i}]`, depth + 1, st);
   } else if (v !== null && typeof v === 'object') {
-    for (const k of Object.keys(v)) collectStrings((v as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`, depth + 1, st);
+    for (const k of Object.keys(v))
+      collectStrings((v as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`, depth + 1, st);
   }
 }
 
@@ -228,7 +239,12 @@ export function outputStage(settings: TrustSettings): Stage {
       const tool = settings.tool(ctx.tool);
       const leaves = stringLeaves(ctx.event.call.args, settings.section.provenance.maxCharsPerEvent);
       const st = sessionTrust(ctx.session, settings);
-      const ic: InspectionContext = { allow: settings.allowList, index: st.index, redactor: ctx.runtime.redactor, phraseWords: o.phraseWords };
+      const ic: InspectionContext = {
+        allow: settings.allowList,
+        index: st.index,
+        redactor: ctx.runtime.redactor,
+        phraseWords: o.phraseWords,
+      };
       const leaks: (UrlFinding & { arg: string })[] = [];
       const secrets: string[] = [];
       for (const leaf of leaves) {
@@ -248,23 +264,36 @@ export function outputStage(settings: TrustSettings): Stage {
       if (leaks.length > 0) {
         const hosts = [...new Set(leaks.map((l) => l.host))];
         (o.exfiltration === 'deny' ? denials : approvals).push(
-          reason('exfiltration', 2, 'ASI01', `a link in ${leaks[0]?.arg ?? 'the arguments'} would carry ${leaks[0]?.kind === 'private-value' ? 'private session data' : 'a secret'} to ${hosts.join(', ')}, which is not on the output allow-list`, {
-            tool: tool.config.name,
-            leaks: leaks.slice(0, 16),
-          }),
+          reason(
+            'exfiltration',
+            2,
+            'ASI01',
+            `a link in ${leaks[0]?.arg ?? 'the arguments'} would carry ${leaks[0]?.kind === 'private-value' ? 'private session data' : 'a secret'} to ${hosts.join(', ')}, which is not on the output allow-list`,
+            {
+              tool: tool.config.name,
+              leaks: leaks.slice(0, 16),
+            },
+          ),
         );
       }
       if (secrets.length > 0) {
         (o.secrets === 'deny' ? denials : approvals).push(
-          reason('secret-leak', 2, 'ASI01', `${tool.config.name} sends data out and ${secrets.slice(0, 4).join(', ')} holds a secret in clear`, {
-            tool: tool.config.name,
-            args: secrets.slice(0, 16),
-          }),
+          reason(
+            'secret-leak',
+            2,
+            'ASI01',
+            `${tool.config.name} sends data out and ${secrets.slice(0, 4).join(', ')} holds a secret in clear`,
+            {
+              tool: tool.config.name,
+              args: secrets.slice(0, 16),
+            },
+          ),
         );
       }
       return combine(denials, approvals, {
         who: ctx.agent ? [ctx.agent.owner] : [],
-        missing: 'remove the secret or private data from the message, or add the destination to trust.output.allowDomains',
+        missing:
+          'remove the secret or private data from the message, or add the destination to trust.output.allowDomains',
       });
     },
   };

@@ -57,13 +57,25 @@ export function createTrustService(settings: TrustSettings, policy: Policy): Tru
     argumentsOf(session, call) {
       const tool = policy.tool(call.tool, call.server);
       const ids = new Set(
-        tool ? identifierArgs(call.args, settings.tool(tool).identifiers).map((a) => a.path.split('.')[0] ?? a.path) : [],
+        tool
+          ? identifierArgs(call.args, settings.tool(tool).identifiers).map(
+              (a) => a.path.split('.')[0] ?? a.path,
+            )
+          : [],
       );
-      return Object.entries(call.args).map(([arg, value]) => ({ arg, identifier: ids.has(arg), ...provenanceOf(session, value) }));
+      return Object.entries(call.args).map(([arg, value]) => ({
+        arg,
+        identifier: ids.has(arg),
+        ...provenanceOf(session, value),
+      }));
     },
     taintOf(session) {
       const st = sessionTrust(session, settings);
-      const r: TaintReport = { taint: st.effective(session), recentInjections: [...st.flags], indexedKeys: st.index.size };
+      const r: TaintReport = {
+        taint: st.effective(session),
+        recentInjections: [...st.flags],
+        indexedKeys: st.index.size,
+      };
       if (st.taintedBy) r.taintedBy = st.taintedBy;
       if (st.pending) r.pendingInjection = st.pending;
       return r;

@@ -36,7 +36,10 @@ export class SessionTrust {
   pending: InjectionFlag | undefined;
   readonly flags: InjectionFlag[] = [];
   /** Scan results between a stage's evaluate and its observe, by event id. */
-  readonly scans = new Map<string, { flagged: boolean; score: number; rules: string[]; action: InjectionFlag['action'] }>();
+  readonly scans = new Map<
+    string,
+    { flagged: boolean; score: number; rules: string[]; action: InjectionFlag['action'] }
+  >();
   /** Events whose content was larger than the index budget. */
   truncatedEvents = 0;
 

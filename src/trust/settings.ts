@@ -89,7 +89,12 @@ export class TrustSettings {
     const resolve = (ref: string, path: string): ToolConfig | undefined => {
       const slash = ref.indexOf('/');
       const t = slash > 0 ? policy.tool(ref.slice(slash + 1), ref.slice(0, slash)) : policy.tool(ref);
-      if (!t) problems.push({ path, message: `names tool \`${ref}\`, which is not declared under tools`, fix: 'declare the tool or fix the name' });
+      if (!t)
+        problems.push({
+          path,
+          message: `names tool \`${ref}\`, which is not declared under tools`,
+          fix: 'declare the tool or fix the name',
+        });
       return t;
     };
     for (const [name, entry] of Object.entries(this.section.tools)) {
@@ -114,7 +119,8 @@ export class TrustSettings {
     const extra = this.toolSections.get(t);
     const consequential = t.class !== 'read' || t.outbound;
     const sensitive =
-      t.sensitive ?? (s.taint.sensitiveClasses.includes(t.class) || (s.taint.credentialTools && t.credentials));
+      t.sensitive ??
+      (s.taint.sensitiveClasses.includes(t.class) || (s.taint.credentialTools && t.credentials));
     const identifiers = compileIdentifiers(t.identifiers, s.verification.inferIdentifiers);
     const verify =
       s.verification.enabled &&
@@ -124,7 +130,8 @@ export class TrustSettings {
     const resultClass: ProvenanceClass = t.authoritative ? 'authoritative' : classOfTier(resultTier);
     const fields: { path: readonly string[]; cls: ProvenanceClass }[] = [];
     for (const f of extra?.untrustedFields ?? []) fields.push({ path: fieldPath(f), cls: 'tier3' });
-    for (const f of extra?.authoritativeFields ?? []) fields.push({ path: fieldPath(f), cls: 'authoritative' });
+    for (const f of extra?.authoritativeFields ?? [])
+      fields.push({ path: fieldPath(f), cls: 'authoritative' });
     const compiled: CompiledTool = {
       config: t,
       sensitive,

@@ -9,17 +9,28 @@ import { labelOf } from './tiers.js';
 /** Human-readable name of where content came from. */
 export function describeSource(s: Omit<SourceRef, 'eventId'> | undefined): string {
   if (!s) return 'an earlier event';
-  const what = s.kind === 'result' ? `the result of ${s.name}` : s.kind === 'message' ? `a message from ${s.name}` : `${s.name} content`;
+  const what =
+    s.kind === 'result'
+      ? `the result of ${s.name}`
+      : s.kind === 'message'
+        ? `a message from ${s.name}`
+        : `${s.name} content`;
   return s.ref === undefined ? what : `${what} (${s.ref})`;
 }
 
 function sourceEvidence(s: Omit<SourceRef, 'eventId'> | undefined): Record<string, unknown> | undefined {
   if (!s) return undefined;
-  return s.ref === undefined ? { kind: s.kind, name: s.name, tier: s.tier } : { kind: s.kind, name: s.name, ref: s.ref, tier: s.tier };
+  return s.ref === undefined
+    ? { kind: s.kind, name: s.name, tier: s.tier }
+    : { kind: s.kind, name: s.name, ref: s.ref, tier: s.tier };
 }
 
 /** Combines reasons: any deny wins, else approve, else no objection. */
-export function combine(denials: Reason[], approvals: Reason[], escalation: Escalation | undefined): StageOutcome | undefined {
+export function combine(
+  denials: Reason[],
+  approvals: Reason[],
+  escalation: Escalation | undefined,
+): StageOutcome | undefined {
   if (denials.length > 0) {
     const out = deny(denials[0] as Reason, escalation);
     out.reasons = [...denials, ...approvals];
@@ -61,12 +72,21 @@ export function taintStage(settings: TrustSettings): Stage {
       if (e.kind === 'credential.issue') {
         if (taint < t.credentialIssueAt) return undefined;
         return deny(
-          reason('taint', 2, 'ASI03', `credential ${e.credential.name} is not issued while tier-${taint} content is in the context (${describeSource(st.taintedBy)})`, {
-            taint,
-            credential: e.credential.name,
-            taintedBy: sourceEvidence(st.taintedBy),
-          }),
-          { who: owner, missing: 'a new instruction from the user (tier 1) before credentials are handed out' },
+          reason(
+            'taint',
+            2,
+            'ASI03',
+            `credential ${e.credential.name} is not issued while tier-${taint} content is in the context (${describeSource(st.taintedBy)})`,
+            {
+              taint,
+              credential: e.credential.name,
+              taintedBy: sourceEvidence(st.taintedBy),
+            },
+          ),
+          {
+            who: owner,
+            missing: 'a new instruction from the user (tier 1) before credentials are handed out',
+          },
         );
       }
       if (e.kind !== 'tool.call' || !ctx.tool) return undefined;
@@ -83,7 +103,12 @@ export function taintStage(settings: TrustSettings): Stage {
             taint === 3
               ? `${tool.config.name} is a sensitive tool and tier-3 content (${describeSource(st.taintedBy)}) entered the context since the last user turn`
               : `tier-2 content (${describeSource(st.taintedBy)}) may inform reads but not trigger ${tool.config.name}, a sensitive tool, without a user turn`,
-            { taint, tool: tool.config.name, class: tool.config.class, taintedBy: sourceEvidence(st.taintedBy) },
+            {
+              taint,
+              tool: tool.config.name,
+              class: tool.config.class,
+              taintedBy: sourceEvidence(st.taintedBy),
+            },
           );
           (action === 'deny' ? denials : approvals).push(r);
         }
@@ -91,16 +116,22 @@ export function taintStage(settings: TrustSettings): Stage {
       const pending = st.pending;
       if (pending && tool.consequential) {
         approvals.push(
-          reason('injection', 2, 'ASI01', `a prompt injection was flagged in ${describeSource(pending.source)}; the next consequential call needs a person`, {
-            injectionEvent: pending.eventId,
-            score: pending.score,
-            rules: pending.rules,
-          }),
+          reason(
+            'injection',
+            2,
+            'ASI01',
+            `a prompt injection was flagged in ${describeSource(pending.source)}; the next consequential call needs a person`,
+            {
+              injectionEvent: pending.eventId,
+              score: pending.score,
+              rules: pending.rules,
+            },
+          ),
         );
       }
       return combine(denials, approvals, {
         who: owner,
-        missing: 'a new instruction from the user (tier 1), or a person\'s approval of this exact call',
+        missing: "a new instruction from the user (tier 1), or a person's approval of this exact call",
       });
     },
     observe(ctx, decision) {
@@ -115,7 +146,8 @@ function learn(ctx: StageContext, decision: Decision, settings: TrustSettings): 
   const st = sessionTrust(ctx.session, settings);
   if (e.kind === 'tool.call') {
     const once = settings.section.injection.approveAfter === 'next';
-    if (once && decision.verdict === 'allow' && ctx.tool && settings.tool(ctx.tool).consequential) st.pending = undefined;
+    if (once && decision.verdict === 'allow' && ctx.tool && settings.tool(ctx.tool).consequential)
+      st.pending = undefined;
     return;
   }
   if (e.kind !== 'ingest' && e.kind !== 'tool.result' && e.kind !== 'message') return;
@@ -130,7 +162,8 @@ function learn(ctx: StageContext, decision: Decision, settings: TrustSettings): 
   }
   // Flagged content is tier-3 content whatever its source said: it taints, and its values vouch for nothing.
   const flagged = st.flagged(ctx.eventId);
-  if (e.kind === 'ingest' && label.tier === 1 && settings.section.taint.resetOnTier1 && !flagged) st.resetTier1(ctx.session);
+  if (e.kind === 'ingest' && label.tier === 1 && settings.section.taint.resetOnTier1 && !flagged)
+    st.resetTier1(ctx.session);
   else st.raise(ctx.session, flagged ? 3 : label.taint, label.source);
   const content = e.kind === 'ingest' ? e.content.text : e.kind === 'message' ? e.message.payload : e.result;
   const report = st.index.observe(content, {
@@ -142,5 +175,6 @@ function learn(ctx: StageContext, decision: Decision, settings: TrustSettings): 
   });
   if (report.truncated) st.truncatedEvents++;
   // Prose found inside an authoritative result taints like the tier-2 content it is.
-  if (!flagged && label.cls === 'authoritative' && report.worst === 'tier2' && label.taint < 2) st.raise(ctx.session, 2, label.source);
+  if (!flagged && label.cls === 'authoritative' && report.worst === 'tier2' && label.taint < 2)
+    st.raise(ctx.session, 2, label.source);
 }

@@ -42,7 +42,12 @@ export function resultTier(tool: CompiledTool | undefined, tier: Tier | undefine
  * that bring none. Values of a result the caller labelled lower than the tool's tier lose the tool's authority; values
  * of an error result count as tier 3.
  */
-export function labelOf(event: WardenEvent, tool: CompiledTool | undefined, settings: TrustSettings, policy: Policy): Label | undefined {
+export function labelOf(
+  event: WardenEvent,
+  tool: CompiledTool | undefined,
+  settings: TrustSettings,
+  policy: Policy,
+): Label | undefined {
   switch (event.kind) {
     case 'ingest': {
       const tier = ingestTier(policy, event.content.source, event.content.tier);

@@ -66,26 +66,44 @@ export function verificationStage(settings: TrustSettings): Stage {
       const list = (xs: ArgumentProvenance[]) => [...new Set(xs.map((x) => x.arg))].join(', ');
       if (unverified.length > 0) {
         (v.unverified === 'deny' ? denials : approvals).push(
-          reason('verification', 3, 'ASI02', `unverified parameter: ${list(unverified)} of ${name} was not found in a user message or an authoritative result in this task`, {
-            tool: name,
-            arguments: unverified.slice(0, 16),
-          }),
+          reason(
+            'verification',
+            3,
+            'ASI02',
+            `unverified parameter: ${list(unverified)} of ${name} was not found in a user message or an authoritative result in this task`,
+            {
+              tool: name,
+              arguments: unverified.slice(0, 16),
+            },
+          ),
         );
       }
       if (tainted.length > 0) {
         (v.tainted === 'deny' ? denials : approvals).push(
-          reason('verification', 3, 'ASI01', `tainted parameter: ${list(tainted)} of ${name} comes only from untrusted content (${describeSource(tainted[0]?.source)})`, {
-            tool: name,
-            arguments: tainted.slice(0, 16),
-          }),
+          reason(
+            'verification',
+            3,
+            'ASI01',
+            `tainted parameter: ${list(tainted)} of ${name} comes only from untrusted content (${describeSource(tainted[0]?.source)})`,
+            {
+              tool: name,
+              arguments: tainted.slice(0, 16),
+            },
+          ),
         );
       }
       if (internal.length > 0 && v.tier2 !== 'allow') {
         (v.tier2 === 'deny' ? denials : approvals).push(
-          reason('verification', 2, 'ASI01', `${list(internal)} of ${name} comes only from tier-2 content (${describeSource(internal[0]?.source)}), which may not trigger actions by itself`, {
-            tool: name,
-            arguments: internal.slice(0, 16),
-          }),
+          reason(
+            'verification',
+            2,
+            'ASI01',
+            `${list(internal)} of ${name} comes only from tier-2 content (${describeSource(internal[0]?.source)}), which may not trigger actions by itself`,
+            {
+              tool: name,
+              arguments: internal.slice(0, 16),
+            },
+          ),
         );
       }
       const missing = [...unverified, ...tainted, ...internal].map((x) => x.arg);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { approvalKey, boundCall, callDigest, seal, verifySeal, type ApprovalRequest } from '../../src/actions/approvals/digest.js';
+import {
+  approvalKey,
+  boundCall,
+  callDigest,
+  seal,
+  verifySeal,
+  type ApprovalRequest,
+} from '../../src/actions/approvals/digest.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { ApprovalWaiter } from '../../src/session.js';
 import { tempSqliteStore } from '../helpers/warden.js';
@@ -7,8 +14,16 @@ import { actionsWarden } from './helpers.js';
 
 describe('approval binding and sealing', () => {
   it('binds to agent, tool, server and canonical arguments, whatever the key order', () => {
-    const a = boundCall({ kind: 'tool.call', actor: { agent: 'x', session: 's' }, call: { tool: 't', args: { a: 1, b: [1, 2] }, server: 'srv' } });
-    const b = boundCall({ kind: 'tool.call', actor: { agent: 'x', session: 'other' }, call: { tool: 't', args: { b: [1, 2], a: 1 }, server: 'srv', rationale: 'different story' } });
+    const a = boundCall({
+      kind: 'tool.call',
+      actor: { agent: 'x', session: 's' },
+      call: { tool: 't', args: { a: 1, b: [1, 2] }, server: 'srv' },
+    });
+    const b = boundCall({
+      kind: 'tool.call',
+      actor: { agent: 'x', session: 'other' },
+      call: { tool: 't', args: { b: [1, 2], a: 1 }, server: 'srv', rationale: 'different story' },
+    });
     expect(callDigest('x', a)).toBe(callDigest('x', b));
     expect(callDigest('y', a)).not.toBe(callDigest('x', a));
     expect(callDigest('x', { ...a, server: undefined })).not.toBe(callDigest('x', a));
@@ -17,7 +32,19 @@ describe('approval binding and sealing', () => {
 
   it('detects any edit of a sealed request', () => {
     const key = Buffer.alloc(32, 7);
-    const req = seal({ v: 1, id: 'apr_1', digest: 'd', status: 'pending', createdAt: 1, expiresAt: 2, votes: [], args: { x: 1 } } as unknown as ApprovalRequest, key);
+    const req = seal(
+      {
+        v: 1,
+        id: 'apr_1',
+        digest: 'd',
+        status: 'pending',
+        createdAt: 1,
+        expiresAt: 2,
+        votes: [],
+        args: { x: 1 },
+      } as unknown as ApprovalRequest,
+      key,
+    );
     expect(verifySeal(req, key)).toBe(true);
     expect(verifySeal({ ...req, args: { x: 2 } }, key)).toBe(false);
     expect(verifySeal({ ...req, status: 'granted' }, key)).toBe(false);
@@ -44,8 +71,12 @@ describe('approval binding and sealing', () => {
   it('ends waits when Warden closes', async () => {
     const store = await tempSqliteStore();
     const w = await actionsWarden(store);
-    const d = await w.session({ agent: 'deployer' }).authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } });
-    const waiting = w.runtime.service<ApprovalWaiter>('approvals.wait')!.wait(d.approvalId!, { timeoutMs: 60_000 });
+    const d = await w
+      .session({ agent: 'deployer' })
+      .authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } });
+    const waiting = w.runtime
+      .service<ApprovalWaiter>('approvals.wait')!
+      .wait(d.approvalId!, { timeoutMs: 60_000 });
     await w.close();
     expect(await waiting).toBe('cancelled');
     await store.close();

@@ -58,7 +58,10 @@ describe('Cedar policies', () => {
   it('refuse to load when the text does not parse, naming line and column', () => {
     let err: unknown;
     try {
-      parseCedarPolicies('permit(principal, action, resource);\n\nforbid(principal, action, resource)\n  when { context.args.x = 1 };', 'test.cedar');
+      parseCedarPolicies(
+        'permit(principal, action, resource);\n\nforbid(principal, action, resource)\n  when { context.args.x = 1 };',
+        'test.cedar',
+      );
     } catch (e) {
       err = e;
     }
@@ -71,7 +74,9 @@ describe('Cedar policies', () => {
 
   it('stop createWarden with a ConfigError when the configured policies do not parse', async () => {
     const s = await tempSqliteStore();
-    await expect(actionsWarden(s, { config: withCedar('permit(principal, action resource);') })).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      actionsWarden(s, { config: withCedar('permit(principal, action resource);') }),
+    ).rejects.toBeInstanceOf(ConfigError);
     await s.close();
   });
 
@@ -95,7 +100,11 @@ permit(principal in Role::"deployers", action == Action::"write_file", resource)
     expect((await s.authorize({ tool: 'deploy', args: { env: 'staging' } })).verdict).toBe('allow');
     const forbidden = await s.authorize({ tool: 'deploy', args: { env: 'prod' } });
     expect(forbidden.verdict).toBe('deny');
-    expect(forbidden.reasons[0]).toMatchObject({ control: 'least-privilege', risk: 'ASI03', evidence: { cedar: ['no-friday-prod'] } });
+    expect(forbidden.reasons[0]).toMatchObject({
+      control: 'least-privilege',
+      risk: 'ASI03',
+      evidence: { cedar: ['no-friday-prod'] },
+    });
     expect(forbidden.escalation?.missing).toMatch(/no-friday-prod/);
     // Cedar permits write_file for the role (grants alone do not), but the deny grant still wins.
     expect((await s.authorize({ tool: 'write_file', args: { branch: 'dev' } })).verdict).toBe('allow');
@@ -132,19 +141,33 @@ forbid(principal == Agent::"free", action, resource) when { resource.class == "w
   });
 
   it('never lets an argument smuggle in an entity reference or extension call', async () => {
-    expect(toCedarValue({ x: { __entity: { type: 'Role', id: 'admin' } } })).toEqual({ x: '{"__entity":{"type":"Role","id":"admin"}}' });
+    expect(toCedarValue({ x: { __entity: { type: 'Role', id: 'admin' } } })).toEqual({
+      x: '{"__entity":{"type":"Role","id":"admin"}}',
+    });
     expect(toCedarValue({ n: 1.5, big: 2 ** 60, nul: null, list: [1, null, 'a'] })).toEqual({
       n: { __extn: { fn: 'decimal', arg: '1.5' } },
       big: String(2 ** 60),
       list: [1, 'a'],
     });
-    const w = await make(withCedar('forbid(principal, action, resource) unless { context.args has who && context.args.who == Agent::"bot" };'));
-    const d = await w.session({ agent: 'bot' }).authorize({ tool: 'deploy', args: { who: { __entity: { type: 'Agent', id: 'bot' } } } });
+    const w = await make(
+      withCedar(
+        'forbid(principal, action, resource) unless { context.args has who && context.args.who == Agent::"bot" };',
+      ),
+    );
+    const d = await w
+      .session({ agent: 'bot' })
+      .authorize({ tool: 'deploy', args: { who: { __entity: { type: 'Agent', id: 'bot' } } } });
     expect(d.verdict).toBe('deny');
   });
 
   it('skips Cedar when no policy in scope can change the outcome', () => {
-    const p = new Policy(parseConfig(withCedar('forbid(principal == Agent::"free", action == Action::"deploy", resource);\npermit(principal in Role::"deployers", action in Action::"write", resource);')));
+    const p = new Policy(
+      parseConfig(
+        withCedar(
+          'forbid(principal == Agent::"free", action == Action::"deploy", resource);\npermit(principal in Role::"deployers", action in Action::"write", resource);',
+        ),
+      ),
+    );
     const e = CedarEngine.fromPolicy(p)!;
     expect(e.relevant('free', p.tool('deploy')!)).toEqual({ permit: false, forbid: true });
     expect(e.relevant('free', p.tool('read_file')!)).toEqual({ permit: false, forbid: false });

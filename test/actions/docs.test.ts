@@ -24,14 +24,27 @@ function blocks(lang: string): string[] {
 async function runExample(code: string, replacements: Record<string, string>): Promise<string[]> {
   let text = code;
   for (const [from, to] of Object.entries(replacements)) text = text.split(from).join(to);
-  const js = ts.transpileModule(text, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  const js = ts.transpileModule(text, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
   const body = js
     .split('\n')
     .filter((l) => !l.startsWith('import '))
     .join('\n');
   const lines: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a)?.replace(/"/g, "'").replace(/,/g, ', ').replace(/\[(.*)\]/, '[ $1 ]') ?? String(a))).join(' '));
+    lines.push(
+      args
+        .map((a) =>
+          typeof a === 'string'
+            ? a
+            : (JSON.stringify(a)
+                ?.replace(/"/g, "'")
+                .replace(/,/g, ', ')
+                .replace(/\[(.*)\]/, '[ $1 ]') ?? String(a)),
+        )
+        .join(' '),
+    );
   });
   try {
     // The constructor of async functions, to run the example's top-level awaits.
@@ -63,7 +76,9 @@ describe('docs/actions.md', () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-docs-actions-'));
     writeFileSync(join(dir, 'warden.yaml'), full!);
     const loaded = loadConfigFile(join(dir, 'warden.yaml'));
-    expect(actionsWarnings(loaded.config, loaded.baseDir)).toEqual([expect.stringMatching(/researcher\) declares no `grants:`/)]);
+    expect(actionsWarnings(loaded.config, loaded.baseDir)).toEqual([
+      expect.stringMatching(/researcher\) declares no `grants:`/),
+    ]);
     expect(maturityWarnings(loaded.config)).toEqual([]);
     const grants = (parse(snippet!) as { grants: unknown }).grants;
     expect(z.array(grantSchema).parse(grants)).toHaveLength(7);
@@ -74,13 +89,18 @@ describe('docs/actions.md', () => {
     const [quickstart] = blocks('ts');
     const dir = mkdtempSync(join(tmpdir(), 'warden-docs-actions-'));
     writeFileSync(join(dir, 'warden.yaml'), full!);
-    const printed = await runExample(quickstart!, { "'warden.yaml'": JSON.stringify(join(dir, 'warden.yaml')) });
+    const printed = await runExample(quickstart!, {
+      "'warden.yaml'": JSON.stringify(join(dir, 'warden.yaml')),
+    });
     expect(printed).toEqual(expectedOutput(quickstart!));
     // The request it made shows each argument's provenance (the trust module runs by default).
     const store = await warden.openStore({ path: join(dir, '.warden/warden.db') });
     const [req] = await store.listDocs<warden.ApprovalRequest>('approvals');
     await store.close();
-    expect(req?.body.provenance?.repoId).toMatchObject({ provenance: 'tier1', source: { kind: 'ingest', name: 'user' } });
+    expect(req?.body.provenance?.repoId).toMatchObject({
+      provenance: 'tier1',
+      source: { kind: 'ingest', name: 'user' },
+    });
     expect(req?.body.rationale).toBe('release 1.4 is tagged');
   });
 });

@@ -27,7 +27,9 @@ const stringConstraint = fc.oneof(
 const numberConstraint = fc.oneof(
   fc.record({ max: fc.integer({ min: 0, max: 100 }) }),
   fc.record({ min: fc.integer({ min: 0, max: 100 }) }),
-  fc.integer({ min: 0, max: 50 }).chain((lo) => fc.record({ min: fc.constant(lo), max: fc.integer({ min: lo, max: 100 }) })),
+  fc
+    .integer({ min: 0, max: 50 })
+    .chain((lo) => fc.record({ min: fc.constant(lo), max: fc.integer({ min: lo, max: 100 }) })),
 );
 
 const grantArb: fc.Arbitrary<Grant> = fc
@@ -47,14 +49,19 @@ const grantArb: fc.Arbitrary<Grant> = fc
     return { tool, effect, ...(Object.keys(where).length > 0 ? { where } : {}) } as Grant;
   });
 
-const callArb = fc.record(
-  {
-    tool: fc.constantFrom(...TOOLS),
-    s: fc.option(fc.constantFrom(...WORDS), { nil: undefined }),
-    n: fc.option(fc.integer({ min: -5, max: 120 }), { nil: undefined }),
-  },
-  { requiredKeys: ['tool'] },
-).map(({ tool, s, n }) => ({ tool, args: { ...(s === undefined ? {} : { s }), ...(n === undefined ? {} : { n }) } }));
+const callArb = fc
+  .record(
+    {
+      tool: fc.constantFrom(...TOOLS),
+      s: fc.option(fc.constantFrom(...WORDS), { nil: undefined }),
+      n: fc.option(fc.integer({ min: -5, max: 120 }), { nil: undefined }),
+    },
+    { requiredKeys: ['tool'] },
+  )
+  .map(({ tool, s, n }) => ({
+    tool,
+    args: { ...(s === undefined ? {} : { s }), ...(n === undefined ? {} : { n }) },
+  }));
 
 function policyFor(grants: Grant[], cedar?: string): Policy {
   return new Policy(
@@ -67,27 +74,39 @@ function policyFor(grants: Grant[], cedar?: string): Policy {
   );
 }
 
-function verdictOf(grants: Grant[], call: { tool: string; args: Record<string, unknown> }): GrantVerdict['kind'] {
+function verdictOf(
+  grants: Grant[],
+  call: { tool: string; args: Record<string, unknown> },
+): GrantVerdict['kind'] {
   const p = policyFor(grants);
   return new GrantMatcher(p).match('a', p.tool(call.tool)!, call, 0).kind;
 }
 
-function matches(g: Grant, call: { tool: string; args: Record<string, unknown> }, mode: 'allow' | 'deny'): boolean {
+function matches(
+  g: Grant,
+  call: { tool: string; args: Record<string, unknown> },
+  mode: 'allow' | 'deny',
+): boolean {
   return g.tool === call.tool && compileWhere(g.where).test(call.args, mode);
 }
 
 describe('least privilege properties', () => {
   it('no grant order changes a decision', () => {
     fc.assert(
-      fc.property(fc.array(grantArb, { maxLength: 12 }), callArb, fc.infiniteStream(fc.nat()), (grants, call, seeds) => {
-        const shuffled = [...grants];
-        const it = seeds[Symbol.iterator]();
-        for (let i = shuffled.length - 1; i > 0; i--) {
-          const j = (it.next().value as number) % (i + 1);
-          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-        }
-        expect(verdictOf(shuffled, call)).toBe(verdictOf(grants, call));
-      }),
+      fc.property(
+        fc.array(grantArb, { maxLength: 12 }),
+        callArb,
+        fc.infiniteStream(fc.nat()),
+        (grants, call, seeds) => {
+          const shuffled = [...grants];
+          const it = seeds[Symbol.iterator]();
+          for (let i = shuffled.length - 1; i > 0; i--) {
+            const j = (it.next().value as number) % (i + 1);
+            [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+          }
+          expect(verdictOf(shuffled, call)).toBe(verdictOf(grants, call));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -116,12 +135,20 @@ describe('least privilege properties', () => {
     );
     const manyGrants = fc.array(
       // Mostly constrained grants, so that the grant found through the index is often the one that decides.
-      fc.record({ effect: fc.constantFrom<'allow' | 'deny'>('allow', 'allow', 'deny'), p: fc.option(pathConstraint, { nil: undefined, freq: 30 }) }).map(
-        ({ effect, p }) => ({ tool: 'deploy', effect, ...(p === undefined ? {} : { where: { p } }) }),
-      ),
+      fc
+        .record({
+          effect: fc.constantFrom<'allow' | 'deny'>('allow', 'allow', 'deny'),
+          p: fc.option(pathConstraint, { nil: undefined, freq: 30 }),
+        })
+        .map(({ effect, p }) => ({ tool: 'deploy', effect, ...(p === undefined ? {} : { where: { p } }) })),
       { minLength: 9, maxLength: 24 },
     );
-    const pathCall = fc.oneof(fc.constantFrom(...PATHS, 'AB/x', 'ab/x/y'), fc.array(fc.constantFrom(...PATHS), { maxLength: 3 }), fc.constant(undefined), fc.constant({ nested: 'ab/x' }));
+    const pathCall = fc.oneof(
+      fc.constantFrom(...PATHS, 'AB/x', 'ab/x/y'),
+      fc.array(fc.constantFrom(...PATHS), { maxLength: 3 }),
+      fc.constant(undefined),
+      fc.constant({ nested: 'ab/x' }),
+    );
     fc.assert(
       fc.property(manyGrants, pathCall, (grants, p) => {
         const call = { tool: 'deploy', args: p === undefined ? {} : { p } };
@@ -136,22 +163,40 @@ describe('least privilege properties', () => {
 
   it('the compiled matcher and Cedar agree on grants both can express', () => {
     fc.assert(
-      fc.property(fc.array(grantArb, { minLength: 1, maxLength: 8 }), fc.array(callArb, { minLength: 1, maxLength: 6 }), (grants, calls) => {
-        const cedarText = grants.map((g) => grantToCedar('a', g)).join('\n');
-        // Each translation parses (a property in itself).
-        expect(parseCedarPolicies(cedarText, 'generated')).toHaveLength(grants.length);
-        const p = policyFor([], cedarText);
-        const engine = CedarEngine.fromPolicy(p)!;
-        const fast = policyFor(grants);
-        const matcher = new GrantMatcher(fast);
-        const agent = p.agent('a')!;
-        for (const call of calls) {
-          const tool = p.tool(call.tool)!;
-          const ours = matcher.match('a', fast.tool(call.tool)!, call, 0).kind === 'allow';
-          const theirs = engine.evaluate({ agent, tool, call, actor: { agent: 'a', session: 's' }, phase: 'principal', taint: 1, now: 0 }).effect === 'permit';
-          expect({ call, grants, cedar: cedarText, allowed: theirs }).toEqual({ call, grants, cedar: cedarText, allowed: ours });
-        }
-      }),
+      fc.property(
+        fc.array(grantArb, { minLength: 1, maxLength: 8 }),
+        fc.array(callArb, { minLength: 1, maxLength: 6 }),
+        (grants, calls) => {
+          const cedarText = grants.map((g) => grantToCedar('a', g)).join('\n');
+          // Each translation parses (a property in itself).
+          expect(parseCedarPolicies(cedarText, 'generated')).toHaveLength(grants.length);
+          const p = policyFor([], cedarText);
+          const engine = CedarEngine.fromPolicy(p)!;
+          const fast = policyFor(grants);
+          const matcher = new GrantMatcher(fast);
+          const agent = p.agent('a')!;
+          for (const call of calls) {
+            const tool = p.tool(call.tool)!;
+            const ours = matcher.match('a', fast.tool(call.tool)!, call, 0).kind === 'allow';
+            const theirs =
+              engine.evaluate({
+                agent,
+                tool,
+                call,
+                actor: { agent: 'a', session: 's' },
+                phase: 'principal',
+                taint: 1,
+                now: 0,
+              }).effect === 'permit';
+            expect({ call, grants, cedar: cedarText, allowed: theirs }).toEqual({
+              call,
+              grants,
+              cedar: cedarText,
+              allowed: ours,
+            });
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });

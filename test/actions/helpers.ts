@@ -70,9 +70,17 @@ export class ManualClock {
 }
 
 /** A Warden over the given store with the actions config (or another). */
-export async function actionsWarden(store: Store, options: Partial<WardenOptions> & { config?: string } = {}): Promise<Warden> {
+export async function actionsWarden(
+  store: Store,
+  options: Partial<WardenOptions> & { config?: string } = {},
+): Promise<Warden> {
   const { config, ...rest } = options;
-  return createWarden({ config: parseConfig(config ?? ACTIONS_CONFIG), store, extensions: ownExtensions(), ...rest });
+  return createWarden({
+    config: parseConfig(config ?? ACTIONS_CONFIG),
+    store,
+    extensions: ownExtensions(),
+    ...rest,
+  });
 }
 
 /** The approvals API and broker of a Warden. */

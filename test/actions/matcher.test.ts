@@ -21,7 +21,11 @@ ${extra}`),
   );
 }
 
-const call = (tool: string, args: Record<string, unknown> = {}, server?: string) => ({ tool, args, ...(server ? { server } : {}) });
+const call = (tool: string, args: Record<string, unknown> = {}, server?: string) => ({
+  tool,
+  args,
+  ...(server ? { server } : {}),
+});
 
 describe('grant matcher', () => {
   it('allows what a grant covers and nothing else (default deny)', () => {
@@ -30,17 +34,29 @@ describe('grant matcher', () => {
     const m = new GrantMatcher(p);
     expect(m.match('a', p.tool('deploy')!, call('deploy', { repoId: 'acme/web' }), 0).kind).toBe('allow');
     const miss = m.match('a', p.tool('deploy')!, call('deploy', { repoId: 'evil/web' }), 0);
-    expect(miss).toMatchObject({ kind: 'none', why: 'no-match', closest: { failures: ['repoId must be like "acme/*" (got "evil/web")'] } });
-    expect(m.match('a', p.tool('read_file')!, call('read_file'), 0)).toMatchObject({ kind: 'none', why: 'no-tool-grant' });
+    expect(miss).toMatchObject({
+      kind: 'none',
+      why: 'no-match',
+      closest: { failures: ['repoId must be like "acme/*" (got "evil/web")'] },
+    });
+    expect(m.match('a', p.tool('read_file')!, call('read_file'), 0)).toMatchObject({
+      kind: 'none',
+      why: 'no-tool-grant',
+    });
   });
 
   it('treats a missing grants key as unrestricted and `grants: []` as nothing, or nothing at all when configured', () => {
     const p = policyWith('    grants: []');
     const m = new GrantMatcher(p);
     expect(m.match('free', p.tool('deploy')!, call('deploy'), 0).kind).toBe('unrestricted');
-    expect(m.match('a', p.tool('read_file')!, call('read_file'), 0)).toMatchObject({ kind: 'none', why: 'no-grants' });
+    expect(m.match('a', p.tool('read_file')!, call('read_file'), 0)).toMatchObject({
+      kind: 'none',
+      why: 'no-grants',
+    });
     const strict = policyWith('    grants: []', 'actions: { undeclaredGrants: none }');
-    expect(new GrantMatcher(strict).match('free', strict.tool('read_file')!, call('read_file'), 0)).toMatchObject({ kind: 'none', why: 'no-grants' });
+    expect(
+      new GrantMatcher(strict).match('free', strict.tool('read_file')!, call('read_file'), 0),
+    ).toMatchObject({ kind: 'none', why: 'no-grants' });
   });
 
   it('lets a deny grant win over any allow, in any order', () => {
@@ -54,8 +70,12 @@ describe('grant matcher', () => {
     ]) {
       const p = policyWith(grants);
       const m = new GrantMatcher(p);
-      expect(m.match('a', p.tool('write_file')!, call('write_file', { path: 'db/users.sqlite' }), 0).kind).toBe('deny-grant');
-      expect(m.match('a', p.tool('write_file')!, call('write_file', { path: 'src/x.ts' }), 0).kind).toBe('allow');
+      expect(
+        m.match('a', p.tool('write_file')!, call('write_file', { path: 'db/users.sqlite' }), 0).kind,
+      ).toBe('deny-grant');
+      expect(m.match('a', p.tool('write_file')!, call('write_file', { path: 'src/x.ts' }), 0).kind).toBe(
+        'allow',
+      );
     }
   });
 
@@ -64,17 +84,28 @@ describe('grant matcher', () => {
       - { tool: "github/*" }
       - { tool: deploy, until: "2026-01-01T00:00:00Z" }`);
     const m = new GrantMatcher(p);
-    expect(m.match('a', p.tool('create_issue', 'github')!, call('create_issue', {}, 'github'), 0).kind).toBe('allow');
-    expect(m.match('a', p.tool('deploy')!, call('deploy'), Date.parse('2025-12-31T00:00:00Z')).kind).toBe('allow');
-    expect(m.match('a', p.tool('deploy')!, call('deploy'), Date.parse('2026-01-02T00:00:00Z'))).toMatchObject({ kind: 'none', why: 'lapsed' });
+    expect(m.match('a', p.tool('create_issue', 'github')!, call('create_issue', {}, 'github'), 0).kind).toBe(
+      'allow',
+    );
+    expect(m.match('a', p.tool('deploy')!, call('deploy'), Date.parse('2025-12-31T00:00:00Z')).kind).toBe(
+      'allow',
+    );
+    expect(m.match('a', p.tool('deploy')!, call('deploy'), Date.parse('2026-01-02T00:00:00Z'))).toMatchObject(
+      { kind: 'none', why: 'lapsed' },
+    );
     const scoped = policyWith(`    grants:
       - { tool: create_issue, server: gitlab }`);
     const sm = new GrantMatcher(scoped);
-    expect(sm.match('a', scoped.tool('create_issue', 'github')!, call('create_issue', {}, 'github'), 0).kind).toBe('none');
+    expect(
+      sm.match('a', scoped.tool('create_issue', 'github')!, call('create_issue', {}, 'github'), 0).kind,
+    ).toBe('none');
   });
 
   it('indexes large grant groups without changing answers', () => {
-    const lines = Array.from({ length: 300 }, (_, i) => `      - { tool: deploy, where: { repoId: "org/repo-${i}", env: [staging, prod] } }`);
+    const lines = Array.from(
+      { length: 300 },
+      (_, i) => `      - { tool: deploy, where: { repoId: "org/repo-${i}", env: [staging, prod] } }`,
+    );
     lines.push('      - { tool: deploy, where: { repoId: "special/*" } }');
     lines.push('      - { tool: deploy, where: { repoId: "org/repo-7", env: prod }, effect: deny }');
     const p = policyWith(`    grants:\n${lines.join('\n')}`);

@@ -85,7 +85,9 @@ describe('where constraints', () => {
   });
 
   it('supports operators: prefix, regex (anchored), ignoreCase, oneOf, present', () => {
-    expect(where({ host: { glob: '*.example.com', ignoreCase: true } }).test({ host: 'API.Example.COM' }, 'allow')).toBe(true);
+    expect(
+      where({ host: { glob: '*.example.com', ignoreCase: true } }).test({ host: 'API.Example.COM' }, 'allow'),
+    ).toBe(true);
     expect(where({ host: { glob: '*.example.com' } }).test({ host: 'API.Example.COM' }, 'allow')).toBe(false);
     expect(where({ url: { prefix: 'https://' } }).test({ url: 'http://x' }, 'allow')).toBe(false);
     expect(where({ id: { regex: '[0-9]+' } }).test({ id: '12a' }, 'allow')).toBe(false);

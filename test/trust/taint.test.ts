@@ -25,7 +25,7 @@ describe('trust tiers and session taint', () => {
     expect((await s.ingest({ source: 'web', text: 'page', tier: 1 })).tier).toBe(3);
   });
 
-  it('labels tool results with the tool\'s tier (authoritative 2, declared, default 3), lowered by the caller', async () => {
+  it("labels tool results with the tool's tier (authoritative 2, declared, default 3), lowered by the caller", async () => {
     const { warden } = await make();
     const s = warden.session({ agent: 'bot' });
     expect((await s.record({ tool: 'list_repos', args: {} }, ['r1'])).tier).toBe(2);
@@ -70,7 +70,12 @@ describe('trust tiers and session taint', () => {
     await s.record({ tool: 'web_fetch', args: { url: 'https://news.example' } }, 'news of the day');
     const d = await s.authorize({ tool: 'deploy', args: { repoId: '77' } });
     expect(d.verdict).toBe('deny');
-    expect(d.reasons[0]).toMatchObject({ control: 'taint', domain: 2, risk: 'ASI01', evidence: { taint: 3, taintedBy: { name: 'web_fetch' } } });
+    expect(d.reasons[0]).toMatchObject({
+      control: 'taint',
+      domain: 2,
+      risk: 'ASI01',
+      evidence: { taint: 3, taintedBy: { name: 'web_fetch' } },
+    });
     expect(d.escalation?.who).toEqual(['alice']);
     expect((await s.authorize({ tool: 'read_file', args: { path: 'a' } })).verdict).toBe('allow');
     expect((await s.authorize({ tool: 'write_note', args: { text: 'notes' } })).verdict).toBe('allow');
@@ -110,7 +115,12 @@ describe('trust tiers and session taint', () => {
   it('does not hand out credentials while tainted', async () => {
     const { warden } = await make();
     const s = warden.session({ agent: 'bot' });
-    const issue = () => warden.decide(s.state, { kind: 'credential.issue', actor: s.state.actor, credential: { name: 'github' } });
+    const issue = () =>
+      warden.decide(s.state, {
+        kind: 'credential.issue',
+        actor: s.state.actor,
+        credential: { name: 'github' },
+      });
     expect((await issue()).verdict).toBe('allow');
     await s.ingest({ source: 'web', text: 'a page' });
     const d = await issue();

@@ -87,7 +87,8 @@ export class Approvals {
     const r = this.records;
     const full = await this.resolveId(id);
     const changed = await r.update(full, (req) => {
-      if (!isOpen(req.status)) return `request ${req.id} is ${req.status}; only pending or granted requests can be cancelled`;
+      if (!isOpen(req.status))
+        return `request ${req.id} is ${req.status}; only pending or granted requests can be cancelled`;
       return { ...req, status: 'cancelled', resolvedAt: r.now(), resolvedBy: [by], note: reason };
     });
     if (!changed) throw new WardenError('INTERNAL', 'cancel changed nothing');
@@ -97,35 +98,58 @@ export class Approvals {
 
   /** Expands a unique id prefix (at least 8 characters) to a full id; a full id is returned as is. */
   async resolveId(id: string): Promise<string> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) throw new WardenError('INVALID_ARGUMENT', 'an approval id is needed');
+    if (typeof id !== 'string' || id.length === 0 || id.length > 200)
+      throw new WardenError('INVALID_ARGUMENT', 'an approval id is needed');
     if (await this.records.read(id)) return id;
     if (id.length < 8) throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`);
     const hits = (await this.records.list()).filter((x) => x.doc.id.startsWith(id) || x.doc.id.endsWith(id));
     if (hits.length === 1) return (hits[0] as { doc: { id: string } }).doc.id;
-    if (hits.length > 1) throw new WardenError('INVALID_ARGUMENT', `${JSON.stringify(id)} matches ${hits.length} requests; give more of the id`);
-    throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, { hint: 'list them with `warden approvals list`' });
+    if (hits.length > 1)
+      throw new WardenError(
+        'INVALID_ARGUMENT',
+        `${JSON.stringify(id)} matches ${hits.length} requests; give more of the id`,
+      );
+    throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, {
+      hint: 'list them with `warden approvals list`',
+    });
   }
 
-  private async vote(id: string, by: string, decision: 'approve' | 'deny', note: string | undefined): Promise<ApprovalView> {
+  private async vote(
+    id: string,
+    by: string,
+    decision: 'approve' | 'deny',
+    note: string | undefined,
+  ): Promise<ApprovalView> {
     const r = this.records;
     const full = await this.resolveId(id);
     let refusedFor: string | undefined;
     let changed: Awaited<ReturnType<ApprovalRecords['update']>>;
     try {
       changed = await r.update(full, (req) => {
-        if (req.status !== 'pending') return (refusedFor = `request ${req.id} is ${req.status}; only pending requests take votes`);
+        if (req.status !== 'pending')
+          return (refusedFor = `request ${req.id} is ${req.status}; only pending requests take votes`);
         const clock = r.clockProblem(req);
         if (clock) return (refusedFor = clock);
-        if (r.expired(req)) return (refusedFor = `request ${req.id} expired at ${new Date(req.expiresAt).toISOString()}`);
+        if (r.expired(req))
+          return (refusedFor = `request ${req.id} expired at ${new Date(req.expiresAt).toISOString()}`);
         const refusal = r.deps.rules.refusal(req, by, decision);
         if (refusal) return (refusedFor = refusal);
-        if (req.votes.some((v) => v.by === by)) return (refusedFor = `${by} has already voted on request ${req.id}`);
+        if (req.votes.some((v) => v.by === by))
+          return (refusedFor = `${by} has already voted on request ${req.id}`);
         const at = r.now();
         const votes = [...req.votes, { by, at, decision, ...(note === undefined ? {} : { note }) }];
-        if (decision === 'deny') return { ...req, votes, status: 'denied', resolvedAt: at, resolvedBy: [by], note: note ?? '' };
+        if (decision === 'deny')
+          return { ...req, votes, status: 'denied', resolvedAt: at, resolvedBy: [by], note: note ?? '' };
         const approvers = [...new Set(votes.filter((v) => v.decision === 'approve').map((v) => v.by))];
         if (approvers.length >= req.policy.quorum) {
-          return { ...req, votes, status: 'granted', resolvedAt: at, resolvedBy: approvers, ...(note === undefined ? {} : { note }) };
+          return {
+            ...req,
+            votes,
+            status: 'granted',
+            resolvedAt: at,
+            resolvedBy: approvers,
+            ...(note === undefined ? {} : { note }),
+          };
         }
         return { ...req, votes };
       });
@@ -139,7 +163,12 @@ export class Approvals {
     }
     if (!changed) throw new WardenError('INTERNAL', 'the vote changed nothing');
     const after = changed.after;
-    const type = after.status === 'granted' ? 'approval.granted' : after.status === 'denied' ? 'approval.denied' : 'approval.vote';
+    const type =
+      after.status === 'granted'
+        ? 'approval.granted'
+        : after.status === 'denied'
+          ? 'approval.denied'
+          : 'approval.vote';
     await r.announce(after, type, {
       by,
       decision,

@@ -75,7 +75,10 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
           )
           .catch(() => null);
         if (consumed) {
-          await r.announce(consumed.after, 'approval.consumed', { eventId: ctx.eventId, approvers: consumed.after.resolvedBy ?? [] });
+          await r.announce(consumed.after, 'approval.consumed', {
+            eventId: ctx.eventId,
+            approvers: consumed.after.resolvedBy ?? [],
+          });
           return { approvalId: req.id, granted: true };
         }
         // Someone else redeemed it first: it covers one call only.
@@ -100,11 +103,17 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
       size = Infinity;
     }
     if (size > MAX_REVIEW_BYTES) {
-      throw new WardenError('APPROVAL_INVALID', `the arguments are too large for a person to review (${size} bytes; limit ${MAX_REVIEW_BYTES})`);
+      throw new WardenError(
+        'APPROVAL_INVALID',
+        `the arguments are too large for a person to review (${size} bytes; limit ${MAX_REVIEW_BYTES})`,
+      );
     }
     const open = r.open.pendingCount(agent, r.now());
     if (open >= rules.section.maxPendingPerAgent) {
-      throw new WardenError('APPROVAL_INVALID', `agent ${agent} already has ${open} open approval requests (approvals.maxPendingPerAgent); resolve some first`);
+      throw new WardenError(
+        'APPROVAL_INVALID',
+        `agent ${agent} already has ${open} open approval requests (approvals.maxPendingPerAgent); resolve some first`,
+      );
     }
     const toolConfig = ctx.tool;
     const needs = rules.needs(agent, call.tool, toolConfig, call.args);
@@ -163,7 +172,8 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
         n++;
       }
       if (depth < 3 && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) visit(path === '' ? k : `${path}.${k}`, v, depth + 1);
+        for (const [k, v] of Object.entries(value as Record<string, unknown>))
+          visit(path === '' ? k : `${path}.${k}`, v, depth + 1);
       }
     };
     visit('', args, 0);
@@ -175,7 +185,10 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
    * wait timed out: the request may still be open, resume it later with its id) or `cancelled` (the
    * request was cancelled, or `signal` aborted the wait). A request that fails verification resolves `denied`.
    */
-  async wait(approvalId: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<'granted' | 'denied' | 'expired' | 'cancelled'> {
+  async wait(
+    approvalId: string,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<'granted' | 'denied' | 'expired' | 'cancelled'> {
     const r = this.records;
     const first = await r.read(approvalId);
     if (!first) throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(approvalId)}`);
@@ -209,28 +222,47 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
         checking = true;
         try {
           const cur = await r.read(approvalId);
-          if (!cur) { finish('cancelled'); return; }
-          if (!cur.verified) { finish('denied'); return; }
+          if (!cur) {
+            finish('cancelled');
+            return;
+          }
+          if (!cur.verified) {
+            finish('denied');
+            return;
+          }
           const req = cur.doc.body;
           switch (req.status) {
             case 'granted':
               if (r.expired(req)) {
                 await r.expire(req.id);
-                finish('expired'); return;
+                finish('expired');
+                return;
               }
-              { finish('granted'); return; }
-            case 'consumed':
-              { finish('granted'); return; }
-            case 'denied':
-              { finish('denied'); return; }
-            case 'expired':
-              { finish('expired'); return; }
-            case 'cancelled':
-              { finish('cancelled'); return; }
+              {
+                finish('granted');
+                return;
+              }
+            case 'consumed': {
+              finish('granted');
+              return;
+            }
+            case 'denied': {
+              finish('denied');
+              return;
+            }
+            case 'expired': {
+              finish('expired');
+              return;
+            }
+            case 'cancelled': {
+              finish('cancelled');
+              return;
+            }
             case 'pending':
               if (r.expired(req)) {
                 await r.expire(req.id);
-                finish('expired'); return;
+                finish('expired');
+                return;
               }
           }
         } catch {
@@ -243,12 +275,23 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
           }
         }
       };
-      if (options.signal?.aborted) { finish('cancelled'); return; }
+      if (options.signal?.aborted) {
+        finish('cancelled');
+        return;
+      }
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const timeoutMs = options.timeoutMs ?? 15 * 60_000;
-      timers.push(setTimeout(() => { finish('expired'); }, Math.max(0, timeoutMs)));
+      timers.push(
+        setTimeout(
+          () => {
+            finish('expired');
+          },
+          Math.max(0, timeoutMs),
+        ),
+      );
       const untilExpiry = first.doc.body.expiresAt - r.now();
-      if (Number.isFinite(untilExpiry) && untilExpiry < 2 ** 31 - 1) timers.push(setTimeout(() => void check(), Math.max(0, untilExpiry) + 5));
+      if (Number.isFinite(untilExpiry) && untilExpiry < 2 ** 31 - 1)
+        timers.push(setTimeout(() => void check(), Math.max(0, untilExpiry) + 5));
       // Pub/sub wakes the waiter at once; a slow poll covers lost messages.
       const poll = () => {
         if (done) return;
@@ -283,15 +326,28 @@ export class ApprovalBrokerService implements ApprovalBroker, ApprovalWaiter {
     for (const { doc, verified } of await r.list()) {
       const req = doc.body;
       if (!verified || !isOpen(req.status)) continue;
-      const hit = sw.scope === 'global' || (sw.scope === 'agent' && req.agent === sw.target) || (sw.scope === 'session' && req.session === sw.target);
+      const hit =
+        sw.scope === 'global' ||
+        (sw.scope === 'agent' && req.agent === sw.target) ||
+        (sw.scope === 'session' && req.session === sw.target);
       if (!hit) continue;
       const note = `kill switch engaged (${sw.scope}${sw.scope === 'global' ? '' : ` ${sw.target}`}): ${sw.reason}`;
       const changed = await r
-        .update(req.id, (cur) => (isOpen(cur.status) ? { ...cur, status: 'cancelled', resolvedAt: r.now(), resolvedBy: [sw.by], note } : null))
+        .update(req.id, (cur) =>
+          isOpen(cur.status)
+            ? { ...cur, status: 'cancelled', resolvedAt: r.now(), resolvedBy: [sw.by], note }
+            : null,
+        )
         .catch(() => null);
       if (changed) {
         n++;
-        await r.announce(changed.after, 'approval.cancelled', { by: sw.by, reason: note, killSwitch: { scope: sw.scope, target: sw.target } }).catch(() => undefined);
+        await r
+          .announce(changed.after, 'approval.cancelled', {
+            by: sw.by,
+            reason: note,
+            killSwitch: { scope: sw.scope, target: sw.target },
+          })
+          .catch(() => undefined);
       }
     }
     return n;

@@ -113,11 +113,23 @@ export function boundCall(event: WardenEvent): BoundCall {
     }
     case 'memory.write':
     case 'memory.read':
-      return { tool: event.kind, server: event.memory.namespace, args: { key: event.memory.key, value: event.memory.value, goalAltering: event.memory.goalAltering } };
+      return {
+        tool: event.kind,
+        server: event.memory.namespace,
+        args: { key: event.memory.key, value: event.memory.value, goalAltering: event.memory.goalAltering },
+      };
     case 'message':
-      return { tool: event.kind, server: event.message.from, args: { to: event.message.to, payload: event.message.payload } };
+      return {
+        tool: event.kind,
+        server: event.message.from,
+        args: { to: event.message.to, payload: event.message.payload },
+      };
     case 'ingest':
-      return { tool: event.kind, server: event.content.source, args: { text: event.content.text, ref: event.content.ref } };
+      return {
+        tool: event.kind,
+        server: event.content.source,
+        args: { text: event.content.text, ref: event.content.ref },
+      };
     case 'credential.issue':
     case 'credential.revoke':
       return { tool: event.kind, server: undefined, args: event.credential };
@@ -163,7 +175,8 @@ export function verifySeal(body: unknown, key: Buffer): body is ApprovalRequest 
   const b = body as Partial<ApprovalRequest>;
   if (b.v !== 1 || typeof b.mac !== 'string' || !/^[0-9a-f]{64}$/.test(b.mac)) return false;
   if (typeof b.id !== 'string' || typeof b.digest !== 'string' || typeof b.status !== 'string') return false;
-  if (typeof b.createdAt !== 'number' || typeof b.expiresAt !== 'number' || !Array.isArray(b.votes)) return false;
+  if (typeof b.createdAt !== 'number' || typeof b.expiresAt !== 'number' || !Array.isArray(b.votes))
+    return false;
   let expected: string;
   try {
     expected = sealOf(b as ApprovalRequest, key);
@@ -178,7 +191,10 @@ export function verifySeal(body: unknown, key: Buffer): body is ApprovalRequest 
  * the same secret, and someone who can only write to the store cannot forge a grant), otherwise a random
  * key created once in the store (guards against edits and bugs, not against someone who can read the store).
  */
-export async function approvalKey(store: Store, envName: string): Promise<{ key: Buffer; source: 'env' | 'store' }> {
+export async function approvalKey(
+  store: Store,
+  envName: string,
+): Promise<{ key: Buffer; source: 'env' | 'store' }> {
   const fromEnv = process.env[envName];
   if (fromEnv !== undefined && fromEnv.length > 0) {
     if (fromEnv.length < 16) {
@@ -190,9 +206,17 @@ export async function approvalKey(store: Store, envName: string): Promise<{ key:
   }
   for (let attempt = 0; attempt < 5; attempt++) {
     const doc = await store.getDoc<{ key: string }>(KEYS_COLLECTION, 'approvals');
-    if (doc && typeof doc.body.key === 'string' && doc.body.key.length >= 32) return { key: Buffer.from(doc.body.key, 'base64'), source: 'store' };
+    if (doc && typeof doc.body.key === 'string' && doc.body.key.length >= 32)
+      return { key: Buffer.from(doc.body.key, 'base64'), source: 'store' };
     const fresh = randomBytes(32).toString('base64');
-    if (await store.putDoc(KEYS_COLLECTION, 'approvals', { key: fresh, createdAt: Date.now() }, doc ? doc.version : 0)) {
+    if (
+      await store.putDoc(
+        KEYS_COLLECTION,
+        'approvals',
+        { key: fresh, createdAt: Date.now() },
+        doc ? doc.version : 0,
+      )
+    ) {
       return { key: Buffer.from(fresh, 'base64'), source: 'store' };
     }
   }

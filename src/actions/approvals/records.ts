@@ -3,7 +3,14 @@ import { StoreError, WardenError } from '../../core/errors.js';
 import type { Redactor } from '../../observe/redact.js';
 import type { Clock, Runtime } from '../../pipeline/runtime.js';
 import type { Store, StoredDoc } from '../../store/store.js';
-import { APPROVALS_CHANNEL, APPROVALS_COLLECTION, seal, verifySeal, type ApprovalRequest, type ApprovalStatus } from './digest.js';
+import {
+  APPROVALS_CHANNEL,
+  APPROVALS_COLLECTION,
+  seal,
+  verifySeal,
+  type ApprovalRequest,
+  type ApprovalStatus,
+} from './digest.js';
 import type { ApprovalRules } from './rules.js';
 
 /**
@@ -61,7 +68,12 @@ export class OpenRequests {
   onMessage(m: unknown): void {
     const x = m as Partial<ApprovalMessage> | null;
     if (!x || typeof x.id !== 'string' || typeof x.status !== 'string' || typeof x.agent !== 'string') return;
-    this.note({ id: x.id, status: x.status, agent: x.agent, expiresAt: typeof x.expiresAt === 'number' ? x.expiresAt : Number.POSITIVE_INFINITY });
+    this.note({
+      id: x.id,
+      status: x.status,
+      agent: x.agent,
+      expiresAt: typeof x.expiresAt === 'number' ? x.expiresAt : Number.POSITIVE_INFINITY,
+    });
   }
 
   /** Replaces everything with a full read of the store. */
@@ -133,7 +145,10 @@ export class ApprovalRecords {
   /** Every request whose id starts with `prefix`. */
   async list(prefix?: string): Promise<ReadRequest[]> {
     const docs = await this.deps.store.listDocs<ApprovalRequest>(APPROVALS_COLLECTION, prefix);
-    return docs.map((doc) => ({ doc, verified: verifySeal(doc.body, this.deps.key) && doc.body.id === doc.id }));
+    return docs.map((doc) => ({
+      doc,
+      verified: verifySeal(doc.body, this.deps.key) && doc.body.id === doc.id,
+    }));
   }
 
   /** Stores a new request (sealed). Resolves false when the id exists. */
@@ -157,10 +172,19 @@ export class ApprovalRecords {
   ): Promise<{ before: ApprovalRequest; after: ApprovalRequest } | null> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const read = await this.read(id);
-      if (!read) throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, { hint: 'list them with `warden approvals list`' });
+      if (!read)
+        throw new WardenError('NOT_FOUND', `no approval request ${JSON.stringify(id)}`, {
+          hint: 'list them with `warden approvals list`',
+        });
       if (!read.verified) {
-        await this.refuse(read.doc.body, 'its stored body does not match its seal (edited in the store, or forged)');
-        throw new WardenError('APPROVAL_INVALID', `approval request ${id} failed verification: it was altered or forged, so it is refused`);
+        await this.refuse(
+          read.doc.body,
+          'its stored body does not match its seal (edited in the store, or forged)',
+        );
+        throw new WardenError(
+          'APPROVAL_INVALID',
+          `approval request ${id} failed verification: it was altered or forged, so it is refused`,
+        );
       }
       const next = change(read.doc.body);
       if (next === null) return null;
@@ -171,15 +195,22 @@ export class ApprovalRecords {
         return { before: read.doc.body, after: sealed };
       }
     }
-    throw new StoreError('STORE_CONFLICT', `approval request ${id} kept changing under concurrent updates; try again`);
+    throw new StoreError(
+      'STORE_CONFLICT',
+      `approval request ${id} kept changing under concurrent updates; try again`,
+    );
   }
 
   /** Marks an open request expired (if it still is open and past expiry) and announces it. */
   async expire(id: string): Promise<void> {
-    const r = await this.update(id, (req) => (isOpen(req.status) && this.expired(req) ? { ...req, status: 'expired', resolvedAt: this.now() } : null)).catch(
-      () => null,
-    );
-    if (r) await this.announce(r.after, 'approval.expired', { expiresAt: r.after.expiresAt, was: r.before.status });
+    const r = await this.update(id, (req) =>
+      isOpen(req.status) && this.expired(req) ? { ...req, status: 'expired', resolvedAt: this.now() } : null,
+    ).catch(() => null);
+    if (r)
+      await this.announce(r.after, 'approval.expired', {
+        expiresAt: r.after.expiresAt,
+        was: r.before.status,
+      });
   }
 
   /** Records a refused redemption or vote (tampered, clock) in the ledger. Never throws. */
@@ -207,7 +238,13 @@ export class ApprovalRecords {
 
   /** Announces a request's status on the pub/sub channel. Never throws (waiters also poll). */
   async publish(req: ApprovalRequest): Promise<void> {
-    const msg: ApprovalMessage = { id: req.id, status: req.status, agent: req.agent, session: req.session, expiresAt: req.expiresAt };
+    const msg: ApprovalMessage = {
+      id: req.id,
+      status: req.status,
+      agent: req.agent,
+      session: req.session,
+      expiresAt: req.expiresAt,
+    };
     try {
       await this.deps.store.publish(APPROVALS_CHANNEL, msg);
     } catch {

@@ -74,7 +74,10 @@ export class ApprovalRules {
   /** The rules matching a call and what they add up to. */
   needs(agent: string, tool: string, toolConfig: ToolConfig | undefined, args: unknown): ApprovalNeeds {
     const matched: CompiledRule[] = [];
-    const a = typeof args === 'object' && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+    const a =
+      typeof args === 'object' && args !== null && !Array.isArray(args)
+        ? (args as Record<string, unknown>)
+        : {};
     const full = toolConfig?.server !== undefined ? `${toolConfig.server}/${tool}` : undefined;
     const any = (list: ((n: string) => boolean)[], a: string, b?: string): boolean => {
       for (const m of list) if (m(a) || (b !== undefined && m(b))) return true;
@@ -132,13 +135,15 @@ export class ApprovalRules {
   refusal(req: ApprovalRequest, by: string, decision: 'approve' | 'deny'): string | undefined {
     if (by.trim() === '') return 'an approver must be named';
     const held = this.approvers.get(by);
-    if (this.approvers.size > 0 && held === undefined) return `${by} is not an approver (approvals.approvers)`;
+    if (this.approvers.size > 0 && held === undefined)
+      return `${by} is not an approver (approvals.approvers)`;
     if (decision === 'approve') {
       if (req.policy.selfApproval === 'forbid' && by === req.policy.owner) {
         return `${by} owns agent ${req.agent} and may not approve its requests (approvals.selfApproval: forbid)`;
       }
       for (const list of req.policy.roles) {
-        if (!list.some((r) => held?.has(r))) return `${by} holds none of the roles ${list.join(', ')} this request needs`;
+        if (!list.some((r) => held?.has(r)))
+          return `${by} holds none of the roles ${list.join(', ')} this request needs`;
       }
     }
     return undefined;
@@ -161,10 +166,16 @@ export function approvalRulesStage(rules: ApprovalRules): Stage {
       if (needs.required.length === 0) return undefined;
       const owner = ctx.agent?.owner ?? ctx.event.actor.agent;
       return needApproval(
-        reason('approval-rule', 3, 'ASI02', `${needs.required.map((r) => r.label).join(', ')} requires a person to approve ${call.tool}`, {
-          rules: needs.required.map((r) => r.label),
-          quorum: needs.quorum,
-        }),
+        reason(
+          'approval-rule',
+          3,
+          'ASI02',
+          `${needs.required.map((r) => r.label).join(', ')} requires a person to approve ${call.tool}`,
+          {
+            rules: needs.required.map((r) => r.label),
+            quorum: needs.quorum,
+          },
+        ),
         {
           who: rules.whoCanApprove(needs.roles, owner),
           missing: `approval by ${needs.quorum} approver${needs.quorum > 1 ? 's' : ''}`,

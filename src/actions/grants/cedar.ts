@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Policy } from '../../config/policy.js';
 import type { AgentConfig, ToolConfig } from '../../config/schema.js';
@@ -28,6 +29,12 @@ import { looksLikeGlob } from './glob.js';
  * fails to evaluate (a missing attribute, a type error) counts as applying. A `permit` that fails to
  * evaluate permits nothing.
  */
+
+// V8 11 (Node 20) can abort the process ("Fatal error ... unreachable code" in
+// Deoptimizer::DoComputeBuiltinContinuation) when optimized code that inlined a JS-to-Wasm call is
+// deoptimized lazily during that call; every Cedar call is one. Turning that inlining off avoids the crash
+// (reproduced here 6 times in 6 under load without it, 0 in 6 with it) and costs nothing measurable.
+if (process.versions.v8.startsWith('11.')) setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 /** One parsed policy. */
 export interface CedarPolicyInfo {
@@ -82,7 +89,9 @@ function parseFailure(text: string, origin: string, errors: readonly cedar.Detai
       return {
         path: where ? `${origin} line ${where.line}, column ${where.col}` : origin,
         message: `${e.message}${label}`,
-        ...(e.help ? { fix: e.help } : { fix: 'see https://docs.cedarpolicy.com/policies/syntax-policy.html' }),
+        ...(e.help
+          ? { fix: e.help }
+          : { fix: 'see https://docs.cedarpolicy.com/policies/syntax-policy.html' }),
       };
     }),
   );
@@ -94,7 +103,11 @@ export function parseCedarPolicies(text: string, origin: string): CedarPolicyInf
   if (parts.type === 'failure') throw parseFailure(text, origin, parts.errors);
   if (parts.policy_templates.length > 0) {
     throw new ConfigError(`${origin}: Cedar templates are not supported`, [
-      { path: origin, message: 'the policy set contains templates (?principal / ?resource slots)', fix: 'write static policies' },
+      {
+        path: origin,
+        message: 'the policy set contains templates (?principal / ?resource slots)',
+        fix: 'write static policies',
+      },
     ]);
   }
   const out: CedarPolicyInfo[] = [];
@@ -127,7 +140,11 @@ export function readCedarSource(policy: Policy): { text: string; origin: string 
     return { text: readFileSync(path, 'utf8'), origin: path };
   } catch (error) {
     throw new ConfigError('actions.cedar.file cannot be read', [
-      { path: 'actions.cedar.file', message: `${path}: ${error instanceof Error ? error.message : String(error)}`, fix: 'check the path (relative to warden.yaml)' },
+      {
+        path: 'actions.cedar.file',
+        message: `${path}: ${error instanceof Error ? error.message : String(error)}`,
+        fix: 'check the path (relative to warden.yaml)',
+      },
     ]);
   }
 }
@@ -152,7 +169,10 @@ export function toCedarValue(v: unknown, depth = 0): cedar.CedarValueJson | unde
       return text;
     }
     case 'bigint':
-      return v <= LONG_MAX && v >= -LONG_MAX - 1n && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      return v <= LONG_MAX &&
+        v >= -LONG_MAX - 1n &&
+        v >= BigInt(Number.MIN_SAFE_INTEGER) &&
+        v <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(v)
         : v.toString();
     case 'object': {
@@ -197,7 +217,10 @@ function entityIs(e: cedar.EntityUidJson, type: string, id: string): boolean {
   return x.type === type && x.id === id;
 }
 
-function scopeEntities(c: { entity?: cedar.EntityUidJson; entities?: cedar.EntityUidJson[] }): cedar.EntityUidJson[] | undefined {
+function scopeEntities(c: {
+  entity?: cedar.EntityUidJson;
+  entities?: cedar.EntityUidJson[];
+}): cedar.EntityUidJson[] | undefined {
   if (c.entities) return c.entities;
   if (c.entity) return [c.entity];
   return undefined;
@@ -220,7 +243,8 @@ function inScope(p: cedar.PolicyJson, agent: AgentConfig, tool: ToolConfig): boo
     if (!entityIs(ac.entity, 'Action', tool.name)) return false;
   } else if (ac.op === 'in') {
     const list = scopeEntities(ac);
-    if (list && !list.some((e) => entityIs(e, 'Action', tool.name) || entityIs(e, 'Action', tool.class))) return false;
+    if (list && !list.some((e) => entityIs(e, 'Action', tool.name) || entityIs(e, 'Action', tool.class)))
+      return false;
   }
   const rs = p.resource;
   if (rs.op === '==' && 'entity' in rs) {
@@ -309,7 +333,8 @@ export class CedarEngine {
   /** Evaluates one call. Throws only when Cedar rejects the request itself (the stage fails closed). */
   evaluate(req: CedarRequest): CedarAnswer {
     const scoped = this.scoped.get(req.agent.id)?.get(req.tool);
-    if (!scoped) throw new Error(`Cedar has no policy set for agent ${req.agent.id} and tool ${req.tool.name}`);
+    if (!scoped)
+      throw new Error(`Cedar has no policy set for agent ${req.agent.id} and tool ${req.tool.name}`);
     if (scoped.setId === undefined) return { effect: 'none', policies: [], errors: [] };
     const args = toCedarValue(req.call.args) ?? {};
     const context: Record<string, cedar.CedarValueJson> = {
@@ -333,7 +358,8 @@ export class CedarEngine {
       entities: scoped.entities ? this.entities(req.agent, req.tool) : [],
       preparsedPolicySetId: scoped.setId,
     });
-    if (answer.type === 'failure') throw new Error(`Cedar rejected the request: ${answer.errors.map((e) => e.message).join('; ')}`);
+    if (answer.type === 'failure')
+      throw new Error(`Cedar rejected the request: ${answer.errors.map((e) => e.message).join('; ')}`);
     const { decision, diagnostics } = answer.response;
     const errors: string[] = [];
     const failedForbids: string[] = [];
@@ -344,9 +370,16 @@ export class CedarEngine {
     }
     const labels: string[] = [];
     for (const id of diagnostics.reason) labels.push(this.byId.get(id)?.label ?? id);
-    if (failedForbids.length > 0) return { effect: 'forbid', policies: decision === 'deny' ? [...labels, ...failedForbids] : failedForbids, errors };
+    if (failedForbids.length > 0)
+      return {
+        effect: 'forbid',
+        policies: decision === 'deny' ? [...labels, ...failedForbids] : failedForbids,
+        errors,
+      };
     if (decision === 'allow') return { effect: 'permit', policies: labels, errors };
-    return labels.length > 0 ? { effect: 'forbid', policies: labels, errors } : { effect: 'none', policies: [], errors };
+    return labels.length > 0
+      ? { effect: 'forbid', policies: labels, errors }
+      : { effect: 'none', policies: [], errors };
   }
 
   private entities(agent: AgentConfig, tool: ToolConfig): cedar.EntityJson[] {
@@ -354,7 +387,11 @@ export class CedarEngine {
     if (!row) this.entityCache.set(agent.id, (row = new Map<ToolConfig, cedar.EntityJson[]>()));
     let list = row.get(tool);
     if (!list) {
-      const toolAttrs: Record<string, cedar.CedarValueJson> = { class: tool.class, authoritative: tool.authoritative, outbound: tool.outbound };
+      const toolAttrs: Record<string, cedar.CedarValueJson> = {
+        class: tool.class,
+        authoritative: tool.authoritative,
+        outbound: tool.outbound,
+      };
       if (tool.server !== undefined) toolAttrs.server = tool.server;
       list = [
         {
@@ -362,7 +399,11 @@ export class CedarEngine {
           attrs: { owner: agent.owner, phase: agent.phase, roles: [...agent.roles] },
           parents: agent.roles.map((r) => ({ type: 'Role', id: r })),
         },
-        { uid: { type: 'Action', id: tool.name }, attrs: {}, parents: tool.class === tool.name ? [] : [{ type: 'Action', id: tool.class }] },
+        {
+          uid: { type: 'Action', id: tool.name },
+          attrs: {},
+          parents: tool.class === tool.name ? [] : [{ type: 'Action', id: tool.class }],
+        },
         { uid: { type: 'Tool', id: toolId(tool) }, attrs: toolAttrs, parents: [] },
       ];
       row.set(tool, list);
@@ -430,14 +471,16 @@ function constraintToCedar(path: string, v: WhereValue): string {
   if (Array.isArray(v)) return `(${guard} && (${v.map(one).join(' || ')}))`;
   const parts: string[] = [];
   if (v.present === false) return `!(${guard})`;
-  const eq = (x: string | number | boolean): string => `${access} == ${typeof x === 'string' ? cedarString(x) : String(x)}`;
+  const eq = (x: string | number | boolean): string =>
+    `${access} == ${typeof x === 'string' ? cedarString(x) : String(x)}`;
   if (v.equals !== undefined) parts.push(eq(v.equals));
   if (v.oneOf !== undefined) parts.push(`(${v.oneOf.map(eq).join(' || ')})`);
   if (v.glob !== undefined) parts.push(`${access} like ${likePattern(v.glob)}`);
   if (v.prefix !== undefined) parts.push(`${access} like ${likePattern(v.prefix, true)}`);
   if (v.min !== undefined) parts.push(`${access} >= ${Math.ceil(v.min)}`);
   if (v.max !== undefined) parts.push(`${access} <= ${Math.floor(v.max)}`);
-  if (v.regex !== undefined || v.ignoreCase === true) throw new TypeError(`${path}: regex and ignoreCase have no Cedar equivalent`);
+  if (v.regex !== undefined || v.ignoreCase === true)
+    throw new TypeError(`${path}: regex and ignoreCase have no Cedar equivalent`);
   return parts.length === 0 ? `(${guard})` : `(${guard} && ${parts.join(' && ')})`;
 }
 
@@ -452,7 +495,10 @@ export function grantToCedar(agentId: string, grant: Grant): string {
   }
   const tools = Array.isArray(grant.tool) ? grant.tool : [grant.tool];
   if (tools.some((t) => /[*?]/.test(t))) throw new TypeError('tool globs have no Cedar equivalent here');
-  const action = tools.length === 1 ? `action == Action::${cedarString(tools[0] as string)}` : `action in [${tools.map((t) => `Action::${cedarString(t)}`).join(', ')}]`;
+  const action =
+    tools.length === 1
+      ? `action == Action::${cedarString(tools[0] as string)}`
+      : `action in [${tools.map((t) => `Action::${cedarString(t)}`).join(', ')}]`;
   const conds = Object.entries(grant.where ?? {}).map(([p, v]) => constraintToCedar(p, v));
   const effect = grant.effect === 'deny' ? 'forbid' : 'permit';
   const when = conds.length > 0 ? ` when { ${conds.join(' && ')} }` : '';

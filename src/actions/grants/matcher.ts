@@ -4,7 +4,14 @@ import type { Grant } from '../../config/sections/actions.js';
 import { canonicalJson } from '../../core/canonical.js';
 import type { ToolCall } from '../../core/types.js';
 import { nameMatcher } from './glob.js';
-import { compileWhere, indexKeysOf, MAX_TESTED_LENGTH, readPath, scalarText, type CompiledWhere } from './schema-compile.js';
+import {
+  compileWhere,
+  indexKeysOf,
+  MAX_TESTED_LENGTH,
+  readPath,
+  scalarText,
+  type CompiledWhere,
+} from './schema-compile.js';
 
 /**
  * Grants compiled into a per-agent, per-tool table at load. A decision is a map lookup for the agent, one
@@ -87,7 +94,8 @@ export class GrantMatcher {
 
   constructor(policy: Policy) {
     const tools = policy.config.tools;
-    this.unrestrictedDefault = (policy.config.actions?.undeclaredGrants ?? 'all-declared-tools') === 'all-declared-tools';
+    this.unrestrictedDefault =
+      (policy.config.actions?.undeclaredGrants ?? 'all-declared-tools') === 'all-declared-tools';
     policy.config.agents.forEach((agent, ai) => {
       if (agent.grants === undefined) return;
       this.agents.set(agent.id, compileAgent(agent, ai, tools, this.warnings));
@@ -102,9 +110,11 @@ export class GrantMatcher {
   /** Decides one call against the agent's grants. Does not touch rate windows. */
   match(agentId: string, tool: ToolConfig, call: ToolCall, now: number): GrantVerdict {
     const ag = this.agents.get(agentId);
-    if (ag === undefined) return this.unrestrictedDefault ? { kind: 'unrestricted' } : { kind: 'none', why: 'no-grants' };
+    if (ag === undefined)
+      return this.unrestrictedDefault ? { kind: 'unrestricted' } : { kind: 'none', why: 'no-grants' };
     const group = ag.byTool.get(tool);
-    if (group === undefined) return { kind: 'none', why: ag.grants.length === 0 ? 'no-grants' : 'no-tool-grant' };
+    if (group === undefined)
+      return { kind: 'none', why: ag.grants.length === 0 ? 'no-grants' : 'no-tool-grant' };
     const args = call.args;
     const server = call.server ?? tool.server;
     for (const g of candidates(group.deny, group.denyIndex, args)) {
@@ -133,7 +143,11 @@ export class GrantMatcher {
 }
 
 /** The grants worth testing for a call: all of them, or (with an index) those the value's keys reach plus the rest. */
-function candidates(list: readonly CompiledGrant[], index: GroupIndex | undefined, args: Record<string, unknown>): readonly CompiledGrant[] {
+function candidates(
+  list: readonly CompiledGrant[],
+  index: GroupIndex | undefined,
+  args: Record<string, unknown>,
+): readonly CompiledGrant[] {
   if (index === undefined) return list;
   const v = readPath(args, index.path, index.segments);
   const text = scalarText(v);
@@ -151,7 +165,11 @@ function candidates(list: readonly CompiledGrant[], index: GroupIndex | undefine
   return out;
 }
 
-function closestGrant(allow: readonly CompiledGrant[], args: Record<string, unknown>, server: string | undefined) {
+function closestGrant(
+  allow: readonly CompiledGrant[],
+  args: Record<string, unknown>,
+  server: string | undefined,
+) {
   let best: { grant: CompiledGrant; failures: string[] } | undefined;
   for (const g of allow) {
     const failures = g.where.failures(args);
@@ -203,7 +221,12 @@ function buildIndex(grants: readonly CompiledGrant[]): GroupIndex | undefined {
   return { path, segments, byKey, rest };
 }
 
-function compileAgent(agent: AgentConfig, agentIndex: number, tools: readonly ToolConfig[], warnings: string[]): AgentGrants {
+function compileAgent(
+  agent: AgentConfig,
+  agentIndex: number,
+  tools: readonly ToolConfig[],
+  warnings: string[],
+): AgentGrants {
   const grants: CompiledGrant[] = (agent.grants ?? []).map((g, i) => {
     const label = g.id ?? `grants[${i}]`;
     const where = compileWhere(g.where);
@@ -222,7 +245,8 @@ function compileAgent(agent: AgentConfig, agentIndex: number, tools: readonly To
       source: g,
     };
   });
-  const at = (g: CompiledGrant) => `agents[${agentIndex}].grants[${g.index}]${g.label.startsWith('grants[') ? '' : ` (${g.label})`}`;
+  const at = (g: CompiledGrant) =>
+    `agents[${agentIndex}].grants[${g.index}]${g.label.startsWith('grants[') ? '' : ` (${g.label})`}`;
   const byTool = new Map<ToolConfig, ToolGroup>();
   const matchedAny = new Set<CompiledGrant>();
   for (const tool of tools) {
@@ -254,9 +278,12 @@ function compileAgent(agent: AgentConfig, agentIndex: number, tools: readonly To
   }
   const seen = new Map<string, CompiledGrant>();
   for (const g of grants) {
-    if (!matchedAny.has(g)) warnings.push(`${at(g)} names ${g.tools.join(', ')}, which matches no tool declared under \`tools:\``);
-    if (g.effect === 'deny' && g.rate !== undefined) warnings.push(`${at(g)} is a deny grant with a rate; the rate is ignored`);
-    if (g.until !== undefined && g.until <= Date.now()) warnings.push(`${at(g)} lapsed on ${new Date(g.until).toISOString()}`);
+    if (!matchedAny.has(g))
+      warnings.push(`${at(g)} names ${g.tools.join(', ')}, which matches no tool declared under \`tools:\``);
+    if (g.effect === 'deny' && g.rate !== undefined)
+      warnings.push(`${at(g)} is a deny grant with a rate; the rate is ignored`);
+    if (g.until !== undefined && g.until <= Date.now())
+      warnings.push(`${at(g)} lapsed on ${new Date(g.until).toISOString()}`);
     const key = canonicalJson({ ...g.source, id: undefined, reason: undefined });
     const dup = seen.get(key);
     if (dup) warnings.push(`${at(g)} repeats ${at(dup)}`);

@@ -158,7 +158,14 @@ export const COUNTER_CHANNEL = 'warden_counters';
 export function parseCounterMessage(m: unknown): CounterMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const x = m as Record<string, unknown>;
-  if (typeof x.o !== 'string' || typeof x.k !== 'string' || typeof x.p !== 'number' || typeof x.t !== 'number' || typeof x.w !== 'number') return undefined;
+  if (
+    typeof x.o !== 'string' ||
+    typeof x.k !== 'string' ||
+    typeof x.p !== 'number' ||
+    typeof x.t !== 'number' ||
+    typeof x.w !== 'number'
+  )
+    return undefined;
   if (!Number.isFinite(x.p) || !Number.isFinite(x.t) || !Number.isFinite(x.w) || x.p <= 0) return undefined;
   if (x.g !== undefined && typeof x.g !== 'string') return undefined;
   const out: CounterMessage = { o: x.o, k: x.k, p: x.p, t: x.t, w: x.w };

@@ -61,7 +61,8 @@ export function readPath(args: Record<string, unknown>, path: string, segments: 
   if (Object.hasOwn(args, path)) return args[path];
   let cur: unknown = args;
   for (const s of segments) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, s)) return undefined;
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, s))
+      return undefined;
     cur = (cur as Record<string, unknown>)[s];
   }
   return cur;
@@ -82,7 +83,10 @@ export function compileWhere(where: Where | undefined): CompiledWhere {
       const out: string[] = [];
       for (const c of constraints) {
         const v = readPath(args, c.path, c.segments);
-        if (!holds(c, v, 'allow')) out.push(`${c.path} must be ${c.describe}${v === undefined ? ' (absent)' : ` (got ${preview(v)})`}`);
+        if (!holds(c, v, 'allow'))
+          out.push(
+            `${c.path} must be ${c.describe}${v === undefined ? ' (absent)' : ` (got ${preview(v)})`}`,
+          );
       }
       return out;
     },
@@ -140,7 +144,7 @@ export function normalisePathLike(text: string): string {
 
 function preview(v: unknown): string {
   try {
-    const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+    const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
     return s.length > 80 ? `${s.slice(0, 77)}...` : s;
   } catch {
     return typeof v;
@@ -149,11 +153,7 @@ function preview(v: unknown): string {
 
 type TextTest = (text: string) => boolean;
 
-/**
- * A test that passes when any of `tests` does. A plain loop on purpose: hot paths here avoid array
- * builtins that take callbacks (`some`, `map`, ...), whose inlined deoptimisation has crashed V8 11
- * (Node 20) under load.
- */
+/** A test that passes when any of `tests` does (a plain loop: this runs on every decision). */
 function anyOf(tests: readonly TextTest[]): TextTest {
   return (t) => {
     for (let i = 0; i < tests.length; i++) if ((tests[i] as TextTest)(t)) return true;
@@ -161,7 +161,11 @@ function anyOf(tests: readonly TextTest[]): TextTest {
   };
 }
 
-function textTest(kind: 'equals' | 'glob' | 'prefix' | 'regex', pattern: string, ignoreCase: boolean): TextTest {
+function textTest(
+  kind: 'equals' | 'glob' | 'prefix' | 'regex',
+  pattern: string,
+  ignoreCase: boolean,
+): TextTest {
   switch (kind) {
     case 'equals': {
       if (!ignoreCase) return (t) => t === pattern;
@@ -202,13 +206,25 @@ export function indexKeysOf(text: string): string[] {
 }
 
 /** One plain value in config: a glob when it contains `*`, else equality as text. */
-function plainTest(value: string | number | boolean, ignoreCase: boolean): { test: TextTest; describe: string; exact?: string; key?: string } {
+function plainTest(
+  value: string | number | boolean,
+  ignoreCase: boolean,
+): { test: TextTest; describe: string; exact?: string; key?: string } {
   const text = String(value);
   if (typeof value === 'string' && looksLikeGlob(value)) {
     const key = ignoreCase ? undefined : globKey(value);
-    return { test: textTest('glob', value, ignoreCase), describe: `like ${JSON.stringify(value)}`, ...(key === undefined ? {} : { key }) };
+    return {
+      test: textTest('glob', value, ignoreCase),
+      describe: `like ${JSON.stringify(value)}`,
+      ...(key === undefined ? {} : { key }),
+    };
   }
-  return { test: textTest('equals', text, ignoreCase), describe: JSON.stringify(text), exact: text, key: `=${text}` };
+  return {
+    test: textTest('equals', text, ignoreCase),
+    describe: JSON.stringify(text),
+    exact: text,
+    key: `=${text}`,
+  };
 }
 
 function compileConstraint(path: string, value: WhereValue): CompiledConstraint {
@@ -226,8 +242,14 @@ function compileConstraint(path: string, value: WhereValue): CompiledConstraint 
     const parts = list.map((v) => plainTest(v, false));
     if (parts.every((p) => p.exact !== undefined)) exact = parts.map((p) => p.exact as string);
     if (parts.every((p) => p.key !== undefined)) indexKeys = parts.map((p) => p.key as string);
-    textTests.push(parts.length === 1 ? (parts[0] as { test: TextTest }).test : anyOf(parts.map((p) => p.test)));
-    words.push(parts.length === 1 ? (parts[0] as { describe: string }).describe : `one of ${parts.map((p) => p.describe).join(', ')}`);
+    textTests.push(
+      parts.length === 1 ? (parts[0] as { test: TextTest }).test : anyOf(parts.map((p) => p.test)),
+    );
+    words.push(
+      parts.length === 1
+        ? (parts[0] as { describe: string }).describe
+        : `one of ${parts.map((p) => p.describe).join(', ')}`,
+    );
   } else {
     const ic = value.ignoreCase === true;
     if (value.equals !== undefined) {

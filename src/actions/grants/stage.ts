@@ -44,10 +44,17 @@ export function leastPrivilegeStage(options: LeastPrivilegeOptions): Stage {
     return { who: grantors.length > 0 ? [...grantors] : [ctx.agent?.owner ?? 'the agent owner'], missing };
   };
 
-  const refuse = (ctx: StageContext, message: string, evidence: Record<string, unknown>, missing: string): StageOutcome =>
-    deny(reason('least-privilege', 3, 'ASI03', message, evidence), escalation(ctx, missing));
+  const refuse = (
+    ctx: StageContext,
+    message: string,
+    evidence: Record<string, unknown>,
+    missing: string,
+  ): StageOutcome => deny(reason('least-privilege', 3, 'ASI03', message, evidence), escalation(ctx, missing));
 
-  const refuseByGrants = (ctx: StageContext, v: Exclude<GrantVerdict, { kind: 'allow' } | { kind: 'unrestricted' }>): StageOutcome => {
+  const refuseByGrants = (
+    ctx: StageContext,
+    v: Exclude<GrantVerdict, { kind: 'allow' } | { kind: 'unrestricted' }>,
+  ): StageOutcome => {
     const agent = ctx.event.actor.agent;
     const tool = ctx.tool?.name ?? '?';
     switch (v.kind) {
@@ -107,7 +114,8 @@ export function leastPrivilegeStage(options: LeastPrivilegeOptions): Stage {
       const agent = ctx.agent;
       const tool = ctx.tool;
       // The registry stage refuses unknown agents and tools first; refuse here too rather than assume.
-      if (!agent || !tool) return refuse(ctx, 'an unknown agent or tool holds no grants', {}, 'declare the agent and the tool');
+      if (!agent || !tool)
+        return refuse(ctx, 'an unknown agent or tool holds no grants', {}, 'declare the agent and the tool');
       const v = matcher.match(agent.id, tool, event.call, ctx.now);
       if (v.kind === 'deny-grant') return refuseByGrants(ctx, v);
       const grantsAllow = v.kind === 'allow' || v.kind === 'unrestricted';
@@ -116,8 +124,17 @@ export function leastPrivilegeStage(options: LeastPrivilegeOptions): Stage {
         // Ask Cedar only when its answer can change the outcome: a forbid can refuse what grants allow,
         // a permit can allow what grants do not.
         if (grantsAllow ? rel.forbid : rel.permit || rel.forbid) {
-          const phase = ctx.runtime.service<{ phaseOf(id: string): Phase }>('maturity')?.phaseOf(agent.id) ?? agent.phase;
-          const a = cedar.evaluate({ agent, tool, call: event.call, actor: event.actor, phase, taint: ctx.session.taint, now: ctx.now });
+          const phase =
+            ctx.runtime.service<{ phaseOf(id: string): Phase }>('maturity')?.phaseOf(agent.id) ?? agent.phase;
+          const a = cedar.evaluate({
+            agent,
+            tool,
+            call: event.call,
+            actor: event.actor,
+            phase,
+            taint: ctx.session.taint,
+            now: ctx.now,
+          });
           if (a.effect === 'forbid') return cedarRefusal(ctx, a);
           if (!grantsAllow) {
             if (a.effect === 'permit') return undefined;

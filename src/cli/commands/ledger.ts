@@ -18,7 +18,9 @@ export function registerLedger(program: Command): void {
 
   ledger
     .command('verify')
-    .description('check the hash chain; exits 1 and names the first broken record if any was edited, removed or reordered')
+    .description(
+      'check the hash chain; exits 1 and names the first broken record if any was edited, removed or reordered',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const store = await openConfiguredStore(loadConfigOrExit(cmd.optsWithGlobals<ConfigOption>()));
@@ -28,7 +30,9 @@ export function registerLedger(program: Command): void {
         else if (result.ok) process.stdout.write(`ledger intact: ${result.count} records, chain verified\n`);
         else {
           const b = result.firstBroken;
-          process.stdout.write(`ledger BROKEN at record seq ${b.seq} (id ${b.id}): ${b.problem}; ${result.count} records before it are intact\n`);
+          process.stdout.write(
+            `ledger BROKEN at record seq ${b.seq} (id ${b.id}): ${b.problem}; ${result.count} records before it are intact\n`,
+          );
         }
         if (!result.ok) throw new CliExit(EXIT.failed);
       } finally {
@@ -44,12 +48,17 @@ export function registerLedger(program: Command): void {
     .option('--session <id>', 'only this session')
     .action(async (opts: { lines: string; agent?: string; session?: string }, cmd: Command) => {
       const n = Number.parseInt(opts.lines, 10);
-      if (!Number.isInteger(n) || n < 1) throw new CliExit(EXIT.usage, '--lines takes a positive whole number');
+      if (!Number.isInteger(n) || n < 1)
+        throw new CliExit(EXIT.usage, '--lines takes a positive whole number');
       const store = await openConfiguredStore(loadConfigOrExit(cmd.optsWithGlobals<ConfigOption>()));
       try {
         const head = await store.ledgerHead();
         const afterSeq = Math.max(0, (head?.seq ?? 0) - (opts.agent || opts.session ? 100_000 : n));
-        const rows = await store.readLedger({ afterSeq, ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.session ? { session: opts.session } : {}) });
+        const rows = await store.readLedger({
+          afterSeq,
+          ...(opts.agent ? { agent: opts.agent } : {}),
+          ...(opts.session ? { session: opts.session } : {}),
+        });
         for (const r of rows.slice(-n)) process.stdout.write(line(r) + '\n');
       } finally {
         await store.close();

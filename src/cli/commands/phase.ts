@@ -15,7 +15,8 @@ async function withMaturity<T>(cmd: Command, run: (m: MaturityService) => Promis
     if (!m) throw new CliExit(EXIT.internal, 'the maturity service is not running');
     return await run(m);
   } catch (error) {
-    if (error instanceof WardenError && ['NOT_FOUND', 'INVALID_ARGUMENT'].includes(error.code)) throw new CliExit(EXIT.failed, error.message);
+    if (error instanceof WardenError && ['NOT_FOUND', 'INVALID_ARGUMENT'].includes(error.code))
+      throw new CliExit(EXIT.failed, error.message);
     throw error;
   } finally {
     await warden.close();
@@ -23,14 +24,19 @@ async function withMaturity<T>(cmd: Command, run: (m: MaturityService) => Promis
 }
 
 function phaseArg(value: string): Phase {
-  if (!isPhase(value)) throw new CliExit(EXIT.usage, `unknown phase ${value}; use one of ${PHASES.join(', ')}`);
+  if (!isPhase(value))
+    throw new CliExit(EXIT.usage, `unknown phase ${value}; use one of ${PHASES.join(', ')}`);
   return value;
 }
 
 function render(x: PhaseExplanation): string {
   const out: string[] = [];
-  out.push(`${x.agent} (owner ${x.owner}) is ${title(x.phase)}${x.source === 'config' ? ' (from warden.yaml)' : x.source === 'store' ? ` (recorded; warden.yaml says ${title(x.configPhase)})` : ` (${x.source})`}`);
-  out.push(`  since ${x.since === undefined ? 'its first action (none yet)' : new Date(x.since).toISOString()}`);
+  out.push(
+    `${x.agent} (owner ${x.owner}) is ${title(x.phase)}${x.source === 'config' ? ' (from warden.yaml)' : x.source === 'store' ? ` (recorded; warden.yaml says ${title(x.configPhase)})` : ` (${x.source})`}`,
+  );
+  out.push(
+    `  since ${x.since === undefined ? 'its first action (none yet)' : new Date(x.since).toISOString()}`,
+  );
   out.push(`  ${x.summary}`);
   out.push('', 'What it may do now:');
   const width = Math.max(13, ...x.tools.map((t) => t.tool.length));
@@ -38,29 +44,43 @@ function render(x: PhaseExplanation): string {
   out.push(`  ${'memory writes'.padEnd(width)}  ${''.padEnd(12)}  ${x.memoryWrites}`);
   out.push('', `Grants: ${x.grants}`);
   if (x.preApproved.length > 0) {
-    out.push(`Pre-approved classes${x.phase === 'senior' || x.phase === 'principal' ? '' : ' (apply from Senior)'}:`);
+    out.push(
+      `Pre-approved classes${x.phase === 'senior' || x.phase === 'principal' ? '' : ' (apply from Senior)'}:`,
+    );
     for (const p of x.preApproved) out.push(`  ${p}`);
   }
   if (x.caps.length > 0) {
     out.push(`Caps${x.phase === 'principal' ? '' : ' (apply at Principal)'}, as counted by this process:`);
-    for (const c of x.caps) out.push(`  ${c.cap}: ${String(c.used)} of ${String(c.limit)} ${c.unit} per ${c.per}`);
+    for (const c of x.caps)
+      out.push(`  ${c.cap}: ${String(c.used)} of ${String(c.limit)} ${c.unit} per ${c.per}`);
   }
   if (x.next) {
-    out.push('', `Promotion to ${title(x.next.to)}: ${x.next.ok ? 'the evidence is there (a sign-off is still needed)' : 'not yet'}`);
+    out.push(
+      '',
+      `Promotion to ${title(x.next.to)}: ${x.next.ok ? 'the evidence is there (a sign-off is still needed)' : 'not yet'}`,
+    );
     for (const e of x.next.evidence) out.push(`  ${e.ok ? 'yes' : 'NO '}  ${e.name}: ${e.detail}`);
-    for (const m of x.next.missing) if (!x.next.evidence.some((e) => m.startsWith(`${e.name}:`))) out.push(`  NO   ${m}`);
+    for (const m of x.next.missing)
+      if (!x.next.evidence.some((e) => m.startsWith(`${e.name}:`))) out.push(`  NO   ${m}`);
   } else {
     out.push('', 'Principal is the last phase.');
   }
   if (x.history.length > 0) {
     out.push('', 'History:');
-    for (const h of x.history.slice(-10)) out.push(`  ${new Date(h.at).toISOString()}  ${h.from ? `${title(h.from)} -> ` : ''}${title(h.phase)}  by ${h.by}: ${h.reason}`);
+    for (const h of x.history.slice(-10))
+      out.push(
+        `  ${new Date(h.at).toISOString()}  ${h.from ? `${title(h.from)} -> ` : ''}${title(h.phase)}  by ${h.by}: ${h.reason}`,
+      );
   }
   return out.join('\n');
 }
 
 function renderPromotion(r: PromotionResult): string {
-  const out = [r.ok ? `${r.agent} promoted from ${title(r.from)} to ${title(r.to)}` : `promotion of ${r.agent} to ${title(r.to)} refused; missing:`];
+  const out = [
+    r.ok
+      ? `${r.agent} promoted from ${title(r.from)} to ${title(r.to)}`
+      : `promotion of ${r.agent} to ${title(r.to)} refused; missing:`,
+  ];
   if (!r.ok) for (const m of r.missing) out.push(`  - ${m}`);
   else for (const e of r.evidence) out.push(`  yes  ${e.name}: ${e.detail}`);
   return out.join('\n');
@@ -68,7 +88,9 @@ function renderPromotion(r: PromotionResult): string {
 
 /** `warden phase show | promote | demote`. */
 export function registerPhase(program: Command): void {
-  const phase = program.command('phase').description('maturity phases: what an agent may do now, promotion with evidence, demotion');
+  const phase = program
+    .command('phase')
+    .description('maturity phases: what an agent may do now, promotion with evidence, demotion');
 
   phase
     .command('show')
@@ -90,14 +112,20 @@ export function registerPhase(program: Command): void {
     .requiredOption('--signoff <name>', 'the person signing off')
     .option('--note <text>', 'kept in the history and the ledger')
     .option('--json', 'print JSON')
-    .action(async (agent: string, opts: { to: string; signoff: string; note?: string; json?: boolean }, cmd: Command) => {
-      const to = phaseArg(opts.to);
-      await withMaturity(cmd, async (m) => {
-        const r = await m.promote(agent, to, opts.signoff, opts.note);
-        process.stdout.write((opts.json ? JSON.stringify(r) : renderPromotion(r)) + '\n');
-        if (!r.ok) throw new CliExit(EXIT.failed);
-      });
-    });
+    .action(
+      async (
+        agent: string,
+        opts: { to: string; signoff: string; note?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const to = phaseArg(opts.to);
+        await withMaturity(cmd, async (m) => {
+          const r = await m.promote(agent, to, opts.signoff, opts.note);
+          process.stdout.write((opts.json ? JSON.stringify(r) : renderPromotion(r)) + '\n');
+          if (!r.ok) throw new CliExit(EXIT.failed);
+        });
+      },
+    );
 
   phase
     .command('demote')

@@ -6,7 +6,14 @@ import { z } from 'zod';
  * what, quorum, expiry). Owned by the actions module.
  */
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parses `500ms`, `30s`, `10m`, `1h`, `1d`, `2w` (or a number of milliseconds) into milliseconds. */
 export function durationToMs(value: string | number): number {
@@ -22,7 +29,10 @@ export const durationSchema = z
     z.number().int().min(1).describe('Milliseconds.'),
     z
       .string()
-      .regex(/^\s*\d+(ms|s|m|h|d|w)\s*$/, 'must be a number followed by ms, s, m, h, d or w (for example `1h`)')
+      .regex(
+        /^\s*\d+(ms|s|m|h|d|w)\s*$/,
+        'must be a number followed by ms, s, m, h, d or w (for example `1h`)',
+      )
       .describe('A number and a unit: ms, s, m, h, d, w.'),
   ])
   .transform((v) => durationToMs(v))
@@ -39,10 +49,19 @@ export const whereOperatorSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Glob: `*` any run of characters except `/`, `**` any run, `?` one character except `/`, `\\` escapes.'),
+      .describe(
+        'Glob: `*` any run of characters except `/`, `**` any run, `?` one character except `/`, `\\` escapes.',
+      ),
     prefix: z.string().min(1).optional().describe('The value starts with this text.'),
-    regex: z.string().min(1).optional().describe('A JavaScript regular expression the whole value must match (anchored).'),
-    ignoreCase: z.boolean().optional().describe('Compare equals/oneOf/glob/prefix/regex case-insensitively (hosts, e-mail).'),
+    regex: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A JavaScript regular expression the whole value must match (anchored).'),
+    ignoreCase: z
+      .boolean()
+      .optional()
+      .describe('Compare equals/oneOf/glob/prefix/regex case-insensitively (hosts, e-mail).'),
     min: z.number().optional().describe('A number (or numeric text) at least this.'),
     max: z.number().optional().describe('A number (or numeric text) at most this.'),
     present: z.boolean().optional().describe('true: the argument must be given; false: it must be absent.'),
@@ -53,17 +72,27 @@ export const whereOperatorSchema = z
       ctx.addIssue({ code: 'custom', message: `give at least one of ${ops.join(', ')}` });
     }
     if (o.min !== undefined && o.max !== undefined && o.min > o.max) {
-      ctx.addIssue({ code: 'custom', message: `min ${o.min} is greater than max ${o.max}: nothing can match` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `min ${o.min} is greater than max ${o.max}: nothing can match`,
+      });
     }
     if (o.regex !== undefined) {
       try {
         new RegExp(o.regex, 'u');
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['regex'], message: `not a valid regular expression: ${error instanceof Error ? error.message : String(error)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regex'],
+          message: `not a valid regular expression: ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     }
     if (o.present === false && ops.some((k) => k !== 'present' && o[k] !== undefined)) {
-      ctx.addIssue({ code: 'custom', message: '`present: false` cannot be combined with a value constraint' });
+      ctx.addIssue({
+        code: 'custom',
+        message: '`present: false` cannot be combined with a value constraint',
+      });
     }
   })
   .describe('Operator form: equals, oneOf, glob, prefix, regex, min, max, present (all given must hold).');
@@ -74,7 +103,9 @@ export const whereOperatorSchema = z
  */
 export const whereValueSchema = z
   .union([scalarSchema, z.array(scalarSchema).min(1), whereOperatorSchema])
-  .describe('A value or glob (`acme/*`), a list of allowed values, or an operator object such as `{ max: 500 }`.');
+  .describe(
+    'A value or glob (`acme/*`), a list of allowed values, or an operator object such as `{ max: 500 }`.',
+  );
 
 /** Constraints on a call's arguments, by argument name (dotted paths reach nested members: `target.repo`). */
 export const whereSchema = z
@@ -91,12 +122,19 @@ export const rateSchema = z
     count: z.number().int().min(1).max(1_000_000).describe('Calls allowed in one window.'),
     per: durationSchema.describe('Window length (sliding), e.g. `1h`.'),
   })
-  .describe('At most `count` calls per sliding window `per` (counted per agent, in this process and its replicas).');
+  .describe(
+    'At most `count` calls per sliding window `per` (counted per agent, in this process and its replicas).',
+  );
 
 /** One grant in an agent's `grants:` list (Domain 3, least privilege). */
 export const grantSchema = z
   .strictObject({
-    id: z.string().min(1).max(128).optional().describe('A name for this grant, shown in reasons and reviews.'),
+    id: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('A name for this grant, shown in reasons and reviews.'),
     tool: toolPatternSchema,
     server: z.string().min(1).optional().describe('Only calls to this MCP server or integration.'),
     where: whereSchema.optional(),
@@ -104,15 +142,23 @@ export const grantSchema = z
     effect: z
       .enum(['allow', 'deny'])
       .default('allow')
-      .describe('allow: the agent may make matching calls; deny: matching calls are refused whatever else allows them.'),
+      .describe(
+        'allow: the agent may make matching calls; deny: matching calls are refused whatever else allows them.',
+      ),
     until: z
       .string()
       .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO date or date-time')
       .optional()
       .describe('The grant lapses at this date-time (ISO 8601); after it the grant matches nothing.'),
-    reason: z.string().max(1000).optional().describe('Why the grant exists (or, for a deny, why the call is refused).'),
+    reason: z
+      .string()
+      .max(1000)
+      .optional()
+      .describe('Why the grant exists (or, for a deny, why the call is refused).'),
   })
-  .describe('A grant of one tool (or tool pattern) to an agent, optionally narrowed to resources and rate-limited.');
+  .describe(
+    'A grant of one tool (or tool pattern) to an agent, optionally narrowed to resources and rate-limited.',
+  );
 
 /** Where Cedar policies come from: inline text or a file relative to warden.yaml. */
 export const cedarSchema = z
@@ -120,7 +166,10 @@ export const cedarSchema = z
     policies: z.string().min(1).optional().describe('Cedar policy text.'),
     file: z.string().min(1).optional().describe('A .cedar file, relative to warden.yaml.'),
   })
-  .refine((c) => (c.policies === undefined) !== (c.file === undefined), 'give exactly one of `policies` or `file`')
+  .refine(
+    (c) => (c.policies === undefined) !== (c.file === undefined),
+    'give exactly one of `policies` or `file`',
+  )
   .describe(
     'Cedar policies for conditions grants cannot express. principal Agent::"<id>" (in Role::"<role>"), action Action::"<tool>" (in Action::"<class>"), resource Tool::"<tool>", context { args, phase, taint, now, session, user?, task?, tenant?, server? }.',
   );
@@ -132,7 +181,9 @@ export const actionsSectionSchema = z
     grantors: z
       .array(z.string().min(1))
       .default([])
-      .describe('People or roles who can extend an agent\'s grants; named in escalations (default: the agent\'s owner).'),
+      .describe(
+        "People or roles who can extend an agent's grants; named in escalations (default: the agent's owner).",
+      ),
     undeclaredGrants: z
       .enum(['all-declared-tools', 'none'])
       .default('all-declared-tools')
@@ -146,8 +197,16 @@ export const actionsSectionSchema = z
 export const approvalRuleSchema = z
   .strictObject({
     name: z.string().min(1).max(128).optional().describe('Name shown in approval requests.'),
-    tools: z.array(z.string().min(1)).min(1).optional().describe('Tool names or globs this rule covers (default: all).'),
-    agents: z.array(z.string().min(1)).min(1).optional().describe('Agent ids or globs this rule covers (default: all).'),
+    tools: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Tool names or globs this rule covers (default: all).'),
+    agents: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Agent ids or globs this rule covers (default: all).'),
     classes: z
       .array(z.enum(['read', 'write', 'irreversible']))
       .min(1)
@@ -157,21 +216,27 @@ export const approvalRuleSchema = z
     require: z
       .boolean()
       .default(false)
-      .describe('true: matching calls always need approval, whatever the phase; false: the rule only says who approves.'),
+      .describe(
+        'true: matching calls always need approval, whatever the phase; false: the rule only says who approves.',
+      ),
     roles: z
       .array(z.string().min(1))
       .min(1)
       .optional()
       .describe('Approvers must hold one of these roles (from `approvals.approvers`).'),
     quorum: z.number().int().min(1).max(10).default(1).describe('Distinct approvers needed.'),
-    expiresAfter: durationSchema.optional().describe('Overrides `approvals.expiresAfter` for matching calls (the shortest wins).'),
+    expiresAfter: durationSchema
+      .optional()
+      .describe('Overrides `approvals.expiresAfter` for matching calls (the shortest wins).'),
   })
-  .describe('Approval rule. Every matching rule applies: highest quorum, shortest expiry, approver eligible under each.');
+  .describe(
+    'Approval rule. Every matching rule applies: highest quorum, shortest expiry, approver eligible under each.',
+  );
 
 /** A person who may approve. */
 export const approverSchema = z.strictObject({
   name: z.string().min(1).max(128).describe('The name given to `--as` / `by`.'),
-  roles: z.array(z.string().min(1)).default([]).describe('Roles, matched against rules\' `roles`.'),
+  roles: z.array(z.string().min(1)).default([]).describe("Roles, matched against rules' `roles`."),
 });
 
 /** `approvals:` section: who approves what, quorum, expiry. */
@@ -181,11 +246,13 @@ export const approvalsSectionSchema = z
     approvers: z
       .array(approverSchema)
       .default([])
-      .describe('People who may approve. When empty, any name may approve (self-approval rules still apply).'),
+      .describe(
+        'People who may approve. When empty, any name may approve (self-approval rules still apply).',
+      ),
     selfApproval: z
       .enum(['forbid', 'allow'])
       .default('forbid')
-      .describe('forbid: the agent\'s owner cannot approve its requests.'),
+      .describe("forbid: the agent's owner cannot approve its requests."),
     rules: z.array(approvalRuleSchema).default([]),
     maxPendingPerAgent: z
       .number()
@@ -193,12 +260,16 @@ export const approvalsSectionSchema = z
       .min(1)
       .max(100_000)
       .default(100)
-      .describe('Open requests one agent may have; beyond it new requests are denied (approval flooding, ASI09).'),
+      .describe(
+        'Open requests one agent may have; beyond it new requests are denied (approval flooding, ASI09).',
+      ),
     keyEnv: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/)
       .default('WARDEN_APPROVAL_KEY')
-      .describe('Environment variable holding the HMAC key that seals requests; absent: a key kept in the store.'),
+      .describe(
+        'Environment variable holding the HMAC key that seals requests; absent: a key kept in the store.',
+      ),
     sweepMs: z
       .number()
       .int()

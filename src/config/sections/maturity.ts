@@ -16,17 +16,31 @@ export const preApprovedSchema = z
       .describe('Tool name, glob or list.'),
     server: z.string().min(1).optional().describe('Only calls to this MCP server.'),
     where: whereSchema.optional(),
-    memory: z.string().min(1).optional().describe('Memory namespace (or glob) whose writes are pre-approved.'),
+    memory: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Memory namespace (or glob) whose writes are pre-approved.'),
   })
-  .refine((p) => (p.tool === undefined) !== (p.memory === undefined), 'give exactly one of `tool` or `memory`')
-  .refine((p) => p.memory === undefined || (p.where === undefined && p.server === undefined), '`where` and `server` apply to tools only')
+  .refine(
+    (p) => (p.tool === undefined) !== (p.memory === undefined),
+    'give exactly one of `tool` or `memory`',
+  )
+  .refine(
+    (p) => p.memory === undefined || (p.where === undefined && p.server === undefined),
+    '`where` and `server` apply to tools only',
+  )
   .describe('A pre-approved action class (Senior): runs without a person.');
 
 /** A cap on what a Principal does alone in a sliding window; beyond it the action needs approval. */
 export const capSchema = z
   .strictObject({
     name: z.string().min(1).max(128).describe('Name shown when the cap is reached.'),
-    tools: z.array(z.string().min(1)).min(1).optional().describe('Tool names or globs counted (default: all).'),
+    tools: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Tool names or globs counted (default: all).'),
     classes: z
       .array(z.enum(['write', 'irreversible']))
       .min(1)
@@ -35,22 +49,35 @@ export const capSchema = z
     where: whereSchema.optional(),
     count: z.number().int().min(0).optional().describe('At most this many matching actions per window.'),
     sum: z.string().min(1).optional().describe('Argument (dotted path) whose values are summed; with `max`.'),
-    distinct: z.string().min(1).optional().describe('Argument (dotted path) whose distinct values are counted (blast radius); with `max`.'),
+    distinct: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Argument (dotted path) whose distinct values are counted (blast radius); with `max`.'),
     max: z.number().min(0).optional().describe('Largest sum, or most distinct values, per window.'),
     per: durationSchema.describe('Window length (sliding).'),
   })
   .superRefine((c, ctx) => {
-    const measures = [c.count !== undefined, c.sum !== undefined, c.distinct !== undefined].filter(Boolean).length;
-    if (measures !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of `count`, `sum` or `distinct`' });
+    const measures = [c.count !== undefined, c.sum !== undefined, c.distinct !== undefined].filter(
+      Boolean,
+    ).length;
+    if (measures !== 1)
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of `count`, `sum` or `distinct`' });
     if ((c.sum !== undefined || c.distinct !== undefined) && c.max === undefined) {
       ctx.addIssue({ code: 'custom', message: '`sum` and `distinct` need `max`' });
     }
-    if (c.count !== undefined && c.max !== undefined) ctx.addIssue({ code: 'custom', message: '`count` takes no `max`' });
+    if (c.count !== undefined && c.max !== undefined)
+      ctx.addIssue({ code: 'custom', message: '`count` takes no `max`' });
   })
-  .describe('A Principal\'s cap: count, sum of an argument or distinct values of an argument per sliding window.');
+  .describe(
+    "A Principal's cap: count, sum of an argument or distinct values of an argument per sliding window.",
+  );
 
 const perAgentSchema = z.strictObject({
-  preApproved: z.array(preApprovedSchema).default([]).describe('Added to `senior.preApproved` for this agent.'),
+  preApproved: z
+    .array(preApprovedSchema)
+    .default([])
+    .describe('Added to `senior.preApproved` for this agent.'),
   caps: z.array(capSchema).default([]).describe('Added to `principal.caps` for this agent.'),
 });
 
@@ -70,11 +97,15 @@ export const maturitySectionSchema = z
         signoffRoles: z
           .array(z.string().min(1))
           .default([])
-          .describe('When set, the sign-off must come from an approver (approvals.approvers) holding one of these roles.'),
+          .describe(
+            'When set, the sign-off must come from an approver (approvals.approvers) holding one of these roles.',
+          ),
         evidence: z
           .array(z.string().min(1))
           .optional()
-          .describe('Evidence checks to run (default: every registered check: time-at-phase, no-critical-alerts, ...).'),
+          .describe(
+            'Evidence checks to run (default: every registered check: time-at-phase, no-critical-alerts, ...).',
+          ),
       })
       .default({ minDays: { intern: 14, junior: 14, senior: 30 }, signoffRoles: [] })
       .describe('What promotion needs.'),
@@ -85,7 +116,9 @@ export const maturitySectionSchema = z
     principal: z
       .strictObject({ caps: z.array(capSchema).default([]) })
       .default({ caps: [] })
-      .describe('Principal agents: changes run alone inside these caps; beyond a cap they need approval. No caps: like Senior.'),
+      .describe(
+        'Principal agents: changes run alone inside these caps; beyond a cap they need approval. No caps: like Senior.',
+      ),
     agents: z
       .record(z.string().min(1), perAgentSchema)
       .default({})

@@ -12,7 +12,10 @@ const domainPattern = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*\.?$/i, 'must be a host name such as example.com or *.example.com');
+  .regex(
+    /^(\*\.)?[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*\.?$/i,
+    'must be a host name such as example.com or *.example.com',
+  );
 
 /** Session taint: what tier 2 and tier 3 content in the context take away. */
 export const taintSchema = z
@@ -20,16 +23,25 @@ export const taintSchema = z
     resetOnTier1: z
       .boolean()
       .default(true)
-      .describe('A tier-1 turn (user or system content) starts a clean slate: the taint goes back to 1. Raises by other modules stay.'),
+      .describe(
+        'A tier-1 turn (user or system content) starts a clean slate: the taint goes back to 1. Raises by other modules stay.',
+      ),
     sensitiveClasses: z
       .array(toolClass)
       .default(['write', 'irreversible'])
-      .describe('Tool classes that count as sensitive under taint. A tool\'s own `sensitive:` overrides this.'),
-    credentialTools: z.boolean().default(true).describe('Tools declared with `credentials: true` are sensitive.'),
+      .describe(
+        "Tool classes that count as sensitive under taint. A tool's own `sensitive:` overrides this.",
+      ),
+    credentialTools: z
+      .boolean()
+      .default(true)
+      .describe('Tools declared with `credentials: true` are sensitive.'),
     tier2: z
       .enum(['allow', 'approve', 'deny'])
       .default('approve')
-      .describe('A sensitive tool called while tier-2 content is in the context (no tier-1 turn since): tier 2 may inform reads but not trigger actions.'),
+      .describe(
+        'A sensitive tool called while tier-2 content is in the context (no tier-1 turn since): tier 2 may inform reads but not trigger actions.',
+      ),
     tier3: z
       .enum(['approve', 'deny'])
       .default('deny')
@@ -40,10 +52,12 @@ export const taintSchema = z
       .describe('`credential.issue` is denied while the taint is at or above this tier.'),
     messageTier: tier
       .default(2)
-      .describe('Tier of an agent-to-agent message payload (it enters the receiving agent\'s context).'),
+      .describe("Tier of an agent-to-agent message payload (it enters the receiving agent's context)."),
   })
   .prefault({})
-  .describe('Session taint: the lowest-trust tier in the context since the last tier-1 turn, and what it restricts.');
+  .describe(
+    'Session taint: the lowest-trust tier in the context since the last tier-1 turn, and what it restricts.',
+  );
 
 /** The verification gate (Domain 3): identifier arguments of consequential calls must trace to a trusted source. */
 export const verificationSchema = z
@@ -52,15 +66,21 @@ export const verificationSchema = z
     classes: z
       .array(toolClass)
       .default(['write', 'irreversible'])
-      .describe('Tool classes whose calls are verified. Tools that declare `identifiers:` are verified whatever their class.'),
+      .describe(
+        'Tool classes whose calls are verified. Tools that declare `identifiers:` are verified whatever their class.',
+      ),
     inferIdentifiers: z
       .boolean()
       .default(true)
-      .describe('When a tool declares no `identifiers:`, treat arguments that look like ids, accounts, IBANs, emails, URLs, paths or amounts as identifiers.'),
+      .describe(
+        'When a tool declares no `identifiers:`, treat arguments that look like ids, accounts, IBANs, emails, URLs, paths or amounts as identifiers.',
+      ),
     tier2: z
       .enum(['allow', 'approve', 'deny'])
       .default('approve')
-      .describe('An identifier found only in tier-2 content (not in a tier-1 message or an authoritative result).'),
+      .describe(
+        'An identifier found only in tier-2 content (not in a tier-1 message or an authoritative result).',
+      ),
     tainted: z
       .enum(['approve', 'deny'])
       .default('deny')
@@ -75,11 +95,13 @@ export const verificationSchema = z
       .min(0)
       .max(10_000)
       .default(24)
-      .describe('Authority covers records, not prose: in results of authoritative tools, a line of more than this many words counts as tier-2 content (it verifies nothing and taints the session 2). 0 turns this off.'),
+      .describe(
+        'Authority covers records, not prose: in results of authoritative tools, a line of more than this many words counts as tier-2 content (it verifies nothing and taints the session 2). 0 turns this off.',
+      ),
     escalateTo: z
       .array(z.string().min(1))
       .default([])
-      .describe('Who is named in the escalation signal; empty means the agent\'s owner.'),
+      .describe("Who is named in the escalation signal; empty means the agent's owner."),
   })
   .prefault({})
   .describe('Parameter verification before consequential calls.');
@@ -93,21 +115,27 @@ export const provenanceSchema = z
       .min(100)
       .max(1_000_000)
       .default(20_000)
-      .describe('Keys from tier-1 content and authoritative results kept per session; past it the oldest eighth is dropped.'),
+      .describe(
+        'Keys from tier-1 content and authoritative results kept per session; past it the oldest eighth is dropped.',
+      ),
     maxUntrustedEntries: z
       .number()
       .int()
       .min(100)
       .max(1_000_000)
       .default(20_000)
-      .describe('Keys from tier-2 and tier-3 content kept per session, in their own map so a flood cannot evict trusted values.'),
+      .describe(
+        'Keys from tier-2 and tier-3 content kept per session, in their own map so a flood cannot evict trusted values.',
+      ),
     maxCharsPerEvent: z
       .number()
       .int()
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(256 * 1024)
-      .describe('Characters of one ingest or result that are indexed; the rest is not (its values then do not verify).'),
+      .describe(
+        'Characters of one ingest or result that are indexed; the rest is not (its values then do not verify).',
+      ),
   })
   .prefault({})
   .describe('Provenance index: which values the session has seen and where from.');
@@ -119,19 +147,27 @@ export const outputSchema = z
     allowDomains: z
       .array(domainPattern)
       .default([])
-      .describe('Hosts links and images may carry session data to. `example.com` covers its subdomains; `*.example.com` only the subdomains.'),
+      .describe(
+        'Hosts links and images may carry session data to. `example.com` covers its subdomains; `*.example.com` only the subdomains.',
+      ),
     exfiltration: z
       .enum(['approve', 'deny'])
       .default('deny')
-      .describe('A link or image toward a host off the allow-list whose URL carries secrets or private session values.'),
+      .describe(
+        'A link or image toward a host off the allow-list whose URL carries secrets or private session values.',
+      ),
     secrets: z
       .enum(['approve', 'deny'])
       .default('deny')
-      .describe('Secrets (credential patterns, injected credentials) in clear in the arguments of an outbound tool.'),
+      .describe(
+        'Secrets (credential patterns, injected credentials) in clear in the arguments of an outbound tool.',
+      ),
     resultImages: z
       .enum(['allow', 'strip', 'deny'])
       .default('strip')
-      .describe('Markdown or HTML images in a tool result that point off the allow-list with data in the URL: strip them from the content, withhold the result, or let them through.'),
+      .describe(
+        'Markdown or HTML images in a tool result that point off the allow-list with data in the URL: strip them from the content, withhold the result, or let them through.',
+      ),
     privateTools: z
       .array(z.string().min(1))
       .default([])
@@ -139,7 +175,9 @@ export const outputSchema = z
     privateSources: z
       .array(z.string().min(1))
       .default([])
-      .describe('Content sources that are private even when their tier is 3. Tier 1 and 2 content is always private.'),
+      .describe(
+        'Content sources that are private even when their tier is 3. Tier 1 and 2 content is always private.',
+      ),
     phraseWords: z
       .number()
       .int()
@@ -158,9 +196,16 @@ export const injectionSchema = z
     action: z
       .enum(['flag', 'quote', 'strip', 'block'])
       .default('flag')
-      .describe('flag: allow, record the findings, taint the session 3 and require approval (`approveAfter`); quote/strip: the same, with neutralised content; block: deny.'),
+      .describe(
+        'flag: allow, record the findings, taint the session 3 and require approval (`approveAfter`); quote/strip: the same, with neutralised content; block: deny.',
+      ),
     tiers: z.array(tier).default([3]).describe('Tiers of content that are scanned.'),
-    threshold: z.number().min(0).max(1).optional().describe('Score at or above which content is flagged (detector default when absent).'),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Score at or above which content is flagged (detector default when absent).'),
     maxChars: z
       .number()
       .int()
@@ -171,11 +216,15 @@ export const injectionSchema = z
     approveAfter: z
       .enum(['off', 'next', 'turn'])
       .default('turn')
-      .describe('After a flagged injection enters the context, consequential calls need approval even when the tool is not sensitive: `next` for the next one, `turn` for every one until the next tier-1 turn, `off` never.'),
+      .describe(
+        'After a flagged injection enters the context, consequential calls need approval even when the tool is not sensitive: `next` for the next one, `turn` for every one until the next tier-1 turn, `off` never.',
+      ),
     scanTrusted: z
       .boolean()
       .default(true)
-      .describe('Also scan results of authoritative and echo tools: they do not taint the session, so a flag is what would. Flagged, they lose their authority.'),
+      .describe(
+        'Also scan results of authoritative and echo tools: they do not taint the session, so a flag is what would. Flagged, they lose their authority.',
+      ),
   })
   .prefault({})
   .describe('Prompt-injection detection in untrusted content (ASI01).');
@@ -186,16 +235,25 @@ export const trustToolSchema = z
     authoritativeFields: z
       .array(z.string().min(1))
       .default([])
-      .describe('Result fields (key names or dotted paths) whose values are authoritative even if the tool is not (ids, senders, timestamps set by the system).'),
+      .describe(
+        'Result fields (key names or dotted paths) whose values are authoritative even if the tool is not (ids, senders, timestamps set by the system).',
+      ),
     untrustedFields: z
       .array(z.string().min(1))
       .default([])
-      .describe('Result fields that hold third-party free text even in an authoritative tool; their values count as tier 3 and label the result tier 3.'),
-    private: z.boolean().optional().describe('Results of this tool are private (same as listing it in `output.privateTools`).'),
+      .describe(
+        'Result fields that hold third-party free text even in an authoritative tool; their values count as tier 3 and label the result tier 3.',
+      ),
+    private: z
+      .boolean()
+      .optional()
+      .describe('Results of this tool are private (same as listing it in `output.privateTools`).'),
     echo: z
       .boolean()
       .default(false)
-      .describe('Results only acknowledge the call (echo its arguments plus system fields such as a new id): they do not taint the session, and their values vouch for nothing except `authoritativeFields`.'),
+      .describe(
+        'Results only acknowledge the call (echo its arguments plus system fields such as a new id): they do not taint the session, and their values vouch for nothing except `authoritativeFields`.',
+      ),
   })
   .describe('Trust details of one tool, keyed by tool name (or server/name).');
 

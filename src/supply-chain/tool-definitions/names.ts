@@ -10,10 +10,38 @@ import { foldForMatching } from './unicode.js';
  * qualities a copy claims. Verbs and nouns are not here: `get_file_info` is not a decorated `get_file`.
  */
 const DECORATIONS = new Set([
-  'the', 'a', 'an', 'my', 'your', 'our', 'this',
-  'v', 'version', 'official', 'original', 'legacy', 'beta', 'alpha', 'secure', 'safe', 'pro', 'plus', 'premium',
-  'enhanced', 'improved', 'better', 'best', 'super', 'ultimate', 'ultra', 'verified', 'trusted', 'fixed', 'alt',
-  'mcp', 'tool',
+  'the',
+  'a',
+  'an',
+  'my',
+  'your',
+  'our',
+  'this',
+  'v',
+  'version',
+  'official',
+  'original',
+  'legacy',
+  'beta',
+  'alpha',
+  'secure',
+  'safe',
+  'pro',
+  'plus',
+  'premium',
+  'enhanced',
+  'improved',
+  'better',
+  'best',
+  'super',
+  'ultimate',
+  'ultra',
+  'verified',
+  'trusted',
+  'fixed',
+  'alt',
+  'mcp',
+  'tool',
 ]);
 
 const TOKEN = /[vV]\d+(?![a-z])|\p{Lu}+(?!\p{Ll})|\p{Lu}?\p{Ll}+|\d+|\p{L}+/gu;
@@ -162,7 +190,12 @@ export function descriptionShingles(words: string[]): Set<string> {
  * True when one description is (nearly) contained in the other: at least 90% of the shorter one's word
  * pairs occur in the longer one. Descriptions under five words never count, since short ones coincide.
  */
-export function isDescriptionCopy(aWords: string[], aShingles: Set<string>, bWords: string[], bShingles: Set<string>): boolean {
+export function isDescriptionCopy(
+  aWords: string[],
+  aShingles: Set<string>,
+  bWords: string[],
+  bShingles: Set<string>,
+): boolean {
   if (aWords.length < 5 || bWords.length < 5) return false;
   const [small, big] = aShingles.size <= bShingles.size ? [aShingles, bShingles] : [bShingles, aShingles];
   if (small.size === 0) return false;

@@ -34,7 +34,8 @@ const CATEGORIES: readonly Category[] = [
         : t.has('model') && any(t, 'name', 'id', 'identifier', 'version', 'provider', 'vendor', 'identity')
           ? 'medium'
           : null,
-    topic: /\b(?:llms?|language\s+models?|models?|ai|assistants?|agents?|gpt|claude|gemini|inference|completions?|chatbots?|bots?)\b/,
+    topic:
+      /\b(?:llms?|language\s+models?|models?|ai|assistants?|agents?|gpt|claude|gemini|inference|completions?|chatbots?|bots?)\b/,
     inScope: null,
   },
   {
@@ -42,7 +43,22 @@ const CATEGORIES: readonly Category[] = [
     label: "the model's system prompt or instructions",
     match: (t) =>
       (t.has('system') && any(t, 'prompt', 'message', 'instruction')) ||
-      (any(t, 'prompt', 'instruction') && any(t, 'initial', 'hidden', 'original', 'developer', 'your', 'full', 'pre', 'agent', 'assistant', 'model', 'llm', 'ai'))
+      (any(t, 'prompt', 'instruction') &&
+        any(
+          t,
+          'initial',
+          'hidden',
+          'original',
+          'developer',
+          'your',
+          'full',
+          'pre',
+          'agent',
+          'assistant',
+          'model',
+          'llm',
+          'ai',
+        ))
         ? 'high'
         : null,
     topic: /\b(?:prompts?|assistants?|agents?|instructions?|personas?|chatbots?|bots?|llms?|models?)\b/,
@@ -54,12 +70,14 @@ const CATEGORIES: readonly Category[] = [
     match: (t) =>
       t.has('conversation') ||
       t.has('transcript') ||
-      (any(t, 'chat', 'message', 'dialog', 'dialogue') && any(t, 'history', 'log', 'context', 'previous', 'prior', 'all', 'full')) ||
+      (any(t, 'chat', 'message', 'dialog', 'dialogue') &&
+        any(t, 'history', 'log', 'context', 'previous', 'prior', 'all', 'full')) ||
       (any(t, 'previous', 'prior', 'past') && any(t, 'message', 'turn', 'prompt')) ||
       (t.has('context') && any(t, 'window', 'full', 'entire'))
         ? 'high'
         : null,
-    topic: /\b(?:conversations?|chats?|transcripts?|messages?|dialog(?:ue)?s?|memory|memories|summar\w*|history)\b/,
+    topic:
+      /\b(?:conversations?|chats?|transcripts?|messages?|dialog(?:ue)?s?|memory|memories|summar\w*|history)\b/,
     inScope: 'low',
   },
   {
@@ -69,15 +87,43 @@ const CATEGORIES: readonly Category[] = [
     match: (t) =>
       t.has('cookie')
         ? 'high'
-        : any(t, 'password', 'passwd', 'passphrase', 'secret', 'credential', 'apikey', 'mnemonic', 'bearer', 'pat') ||
+        : any(
+              t,
+              'password',
+              'passwd',
+              'passphrase',
+              'secret',
+              'credential',
+              'apikey',
+              'mnemonic',
+              'bearer',
+              'pat',
+            ) ||
             (t.has('api') && t.has('key')) ||
             (any(t, 'private', 'secret', 'access', 'ssh', 'signing', 'encryption') && t.has('key')) ||
             (t.has('seed') && t.has('phrase')) ||
             (t.has('token') &&
-              any(t, 'auth', 'access', 'bearer', 'session', 'refresh', 'api', 'oauth', 'jwt', 'id', 'github', 'security', 'personal', 'csrf', 'secret'))
+              any(
+                t,
+                'auth',
+                'access',
+                'bearer',
+                'session',
+                'refresh',
+                'api',
+                'oauth',
+                'jwt',
+                'id',
+                'github',
+                'security',
+                'personal',
+                'csrf',
+                'secret',
+              ))
           ? 'medium'
           : null,
-    topic: /\b(?:log\s*in|sign\s*in|signin|auth\w*|passwords?|credentials?|secrets?|vault|keychain|tokens?|api\s+keys?|keys?\s+management)\b/,
+    topic:
+      /\b(?:log\s*in|sign\s*in|signin|auth\w*|passwords?|credentials?|secrets?|vault|keychain|tokens?|api\s+keys?|keys?\s+management)\b/,
     inScope: 'low',
   },
   {
@@ -97,7 +143,9 @@ const CATEGORIES: readonly Category[] = [
     id: 'environment',
     label: 'the environment',
     match: (t, joined) =>
-      joined === 'env' || joined === 'environment' || (any(t, 'env', 'environment') && any(t, 'var', 'variable', 'dump', 'all'))
+      joined === 'env' ||
+      joined === 'environment' ||
+      (any(t, 'env', 'environment') && any(t, 'var', 'variable', 'dump', 'all'))
         ? 'medium'
         : null,
     topic: /\b(?:env\w*|process(?:es)?|shell|commands?|exec\w*|deploy\w*|containers?|docker|config\w*)\b/,

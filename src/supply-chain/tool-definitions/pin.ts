@@ -33,10 +33,14 @@ export function toolDefinitionDigest(def: ToolDefinition): string {
   try {
     json = canonicalJson(pinned);
   } catch (cause) {
-    throw new WardenError('INVALID_ARGUMENT', `tool "${def.name}" cannot be pinned: ${(cause as Error).message}`, {
-      cause,
-      hint: 'The definition must be plain JSON of reasonable depth.',
-    });
+    throw new WardenError(
+      'INVALID_ARGUMENT',
+      `tool "${def.name}" cannot be pinned: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: 'The definition must be plain JSON of reasonable depth.',
+      },
+    );
   }
   return sha256Hex(json);
 }
@@ -47,7 +51,10 @@ export function pinToolDefinitions(defs: readonly ToolDefinition[]): Record<stri
   for (const def of defs) {
     const digest = toolDefinitionDigest(def);
     if (Object.hasOwn(pins, def.name)) {
-      throw new WardenError('INVALID_ARGUMENT', `tool "${def.name}" is listed twice; a server must not offer two tools under one name`);
+      throw new WardenError(
+        'INVALID_ARGUMENT',
+        `tool "${def.name}" is listed twice; a server must not offer two tools under one name`,
+      );
     }
     pins[def.name] = digest;
   }
@@ -83,13 +90,24 @@ export interface PinComparison {
  * Compare current definitions with pins (tool name to digest, as from `pinToolDefinitions`). Fails closed:
  * a definition that cannot be digested, or a name listed twice, never counts as unchanged.
  */
-export function comparePins(pinned: Readonly<Record<string, string>>, current: readonly ToolDefinition[]): PinComparison {
+export function comparePins(
+  pinned: Readonly<Record<string, string>>,
+  current: readonly ToolDefinition[],
+): PinComparison {
   const pins = new Map<string, string>();
   for (const key of Object.keys(pinned)) {
     const value = pinned[key];
     if (typeof value === 'string') pins.set(key, value);
   }
-  const out: PinComparison = { added: [], removed: [], changed: [], unchanged: [], duplicates: [], invalid: [], drift: false };
+  const out: PinComparison = {
+    added: [],
+    removed: [],
+    changed: [],
+    unchanged: [],
+    duplicates: [],
+    invalid: [],
+    drift: false,
+  };
   const counts = new Map<string, number>();
   for (const def of current) {
     const name = typeof def?.name === 'string' ? def.name : '';
@@ -115,6 +133,7 @@ export function comparePins(pinned: Readonly<Record<string, string>>, current: r
   }
   for (const [name, pin] of pins) if (!done.has(name)) out.removed.push({ name, pinned: pin });
   out.drift =
-    out.added.length + out.removed.length + out.changed.length + out.duplicates.length + out.invalid.length > 0;
+    out.added.length + out.removed.length + out.changed.length + out.duplicates.length + out.invalid.length >
+    0;
   return out;
 }

@@ -17,7 +17,12 @@ import { findHiddenCharacters, foldForMatching, visible } from './unicode.js';
 export const FLAG_THRESHOLD = 0.5;
 
 /** How much one finding of each severity contributes to the score. */
-export const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = { low: 0.1, medium: 0.3, high: 0.6, critical: 0.9 };
+export const SEVERITY_WEIGHT: Readonly<Record<Severity, number>> = {
+  low: 0.1,
+  medium: 0.3,
+  high: 0.6,
+  critical: 0.9,
+};
 
 /** Descriptions longer than this are more than a reviewer reads (medium); longer than `HUGE`, flagged. */
 const LONG_DESCRIPTION = 8_192;
@@ -29,11 +34,45 @@ const SCAN_TAIL = 16_384;
 const TEXT_BUDGET = 524_288;
 const MAX_FINDINGS = 100;
 
-const DESTRUCTIVE_WORDS = new Set(['delete', 'remove', 'drop', 'destroy', 'wipe', 'purge', 'kill', 'overwrite', 'format', 'truncate', 'erase']);
+const DESTRUCTIVE_WORDS = new Set([
+  'delete',
+  'remove',
+  'drop',
+  'destroy',
+  'wipe',
+  'purge',
+  'kill',
+  'overwrite',
+  'format',
+  'truncate',
+  'erase',
+]);
 const MUTATING_WORDS = new Set([
   ...DESTRUCTIVE_WORDS,
-  'write', 'send', 'execute', 'exec', 'run', 'transfer', 'pay', 'update', 'create', 'move', 'rename', 'push', 'post',
-  'publish', 'deploy', 'install', 'uninstall', 'revoke', 'set', 'insert', 'upload', 'commit', 'merge', 'edit',
+  'write',
+  'send',
+  'execute',
+  'exec',
+  'run',
+  'transfer',
+  'pay',
+  'update',
+  'create',
+  'move',
+  'rename',
+  'push',
+  'post',
+  'publish',
+  'deploy',
+  'install',
+  'uninstall',
+  'revoke',
+  'set',
+  'insert',
+  'upload',
+  'commit',
+  'merge',
+  'edit',
 ]);
 const URL = /\b(?:https?|ftp|wss?):\/\/([^\s/"'<>?#]{1,253})[^\s"'<>]{0,300}/i;
 const LOCAL_HOST = /^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\]|0\.0\.0\.0)(?::\d+)?$/i;
@@ -56,7 +95,9 @@ export function scoreFindings(findings: readonly Finding[]): number {
 
 /** The part of a long string the rules read. */
 function scanWindow(text: string): string {
-  return text.length <= SCAN_HEAD + SCAN_TAIL ? text : text.slice(0, SCAN_HEAD) + '\n' + text.slice(-SCAN_TAIL);
+  return text.length <= SCAN_HEAD + SCAN_TAIL
+    ? text
+    : text.slice(0, SCAN_HEAD) + '\n' + text.slice(-SCAN_TAIL);
 }
 
 function excerpt(text: string, index: number, length: number): string {
@@ -141,14 +182,19 @@ function scanInto(def: ToolDefinition, context: ScanContext, push: (f: Finding) 
 
   const topic = purposeOf(name, title, desc);
   checkName(name, push);
-  checkHidden(strings, input.properties.map((p) => ({ path: p.path, value: p.name })), push);
+  checkHidden(
+    strings,
+    input.properties.map((p) => ({ path: p.path, value: p.name })),
+    push,
+  );
   checkText(name, topic, strings, push);
   checkShape(raw, desc, input, output, annotations, name, push);
 
   for (const f of checkParameters(input.properties, topic)) push(f);
 
   if (context.knownTools !== undefined && context.knownTools.length > 0 && name.length > 0) {
-    for (const f of knownToolFindings({ name, description: desc }, context.server, context.knownTools)) push(f);
+    for (const f of knownToolFindings({ name, description: desc }, context.server, context.knownTools))
+      push(f);
   }
 }
 
@@ -161,7 +207,9 @@ export function purposeOf(name: string, title: string | undefined, description: 
   const head = description.slice(0, 400);
   const cut = head.search(/[.!?](?:\s|$)|\n/);
   const first = cut < 0 ? head : head.slice(0, cut);
-  return foldForMatching([name.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2'), title ?? '', first].join('\n')).toLowerCase();
+  return foldForMatching(
+    [name.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2'), title ?? '', first].join('\n'),
+  ).toLowerCase();
 }
 
 function checkName(name: string, push: (f: Finding) => void): void {
@@ -190,8 +238,15 @@ function checkName(name: string, push: (f: Finding) => void): void {
   }
 }
 
-function checkHidden(strings: SchemaString[], keys: { path: string; value: string }[], push: (f: Finding) => void): void {
-  const all = [...strings.map((s) => ({ path: s.path, value: s.value })), ...keys.map((k) => ({ path: `${k.path} (name)`, value: k.value }))];
+function checkHidden(
+  strings: SchemaString[],
+  keys: { path: string; value: string }[],
+  push: (f: Finding) => void,
+): void {
+  const all = [
+    ...strings.map((s) => ({ path: s.path, value: s.value })),
+    ...keys.map((k) => ({ path: `${k.path} (name)`, value: k.value })),
+  ];
   for (const s of all) {
     for (const hit of findHiddenCharacters(s.value)) {
       push({
@@ -315,7 +370,8 @@ function checkShape(
       kind: 'suspicious-schema',
       severity: 'medium',
       rule: 'external-url-value',
-      message: 'A default, example, enum or const value points to an external address the model may send data to.',
+      message:
+        'A default, example, enum or const value points to an external address the model may send data to.',
       evidence: visible(m[0], 160),
       location: s.path,
     });
@@ -331,7 +387,10 @@ function checkShape(
         severity: 'medium',
         rule: 'annotation-contradiction',
         message: `Annotations call the tool ${ann['readOnlyHint'] === true ? 'read-only' : 'non-destructive'}, but its name says otherwise.`,
-        evidence: visible(JSON.stringify({ readOnlyHint: ann['readOnlyHint'], destructiveHint: ann['destructiveHint'] }), 120),
+        evidence: visible(
+          JSON.stringify({ readOnlyHint: ann['readOnlyHint'], destructiveHint: ann['destructiveHint'] }),
+          120,
+        ),
         location: 'annotations',
       });
     }

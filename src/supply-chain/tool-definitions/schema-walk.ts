@@ -13,7 +13,12 @@ export interface WalkLimits {
 }
 
 /** Defaults: generous for real schemas (which are a few levels deep and a few hundred nodes). */
-export const DEFAULT_WALK_LIMITS: WalkLimits = { maxDepth: 32, maxNodes: 20_000, maxStrings: 2_000, maxStringChars: 262_144 };
+export const DEFAULT_WALK_LIMITS: WalkLimits = {
+  maxDepth: 32,
+  maxNodes: 20_000,
+  maxStrings: 2_000,
+  maxStringChars: 262_144,
+};
 
 /** A string found in the schema, with its JSON path. */
 export interface SchemaString {
@@ -45,7 +50,14 @@ export interface SchemaWalk {
 /** Children queued per object or array at most; the rest count as not inspected. */
 const MAX_CHILDREN = 2_000;
 
-const PROSE_KEYS = new Set(['description', 'title', '$comment', 'markdownDescription', 'errorMessage', 'deprecationMessage']);
+const PROSE_KEYS = new Set([
+  'description',
+  'title',
+  '$comment',
+  'markdownDescription',
+  'errorMessage',
+  'deprecationMessage',
+]);
 const VALUE_KEYS = new Set(['default', 'examples', 'example', 'enum', 'const']);
 /** Keywords whose members are named subschemas: their keys are names, not keywords. */
 const NAME_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
@@ -59,15 +71,23 @@ function pathJoin(path: string, key: string): string {
 }
 
 /** Walk `root` (found at `rootPath`) within `limits`. Never throws on odd input. */
-export function walkSchema(root: unknown, rootPath: string, limits: WalkLimits = DEFAULT_WALK_LIMITS): SchemaWalk {
+export function walkSchema(
+  root: unknown,
+  rootPath: string,
+  limits: WalkLimits = DEFAULT_WALK_LIMITS,
+): SchemaWalk {
   const out: SchemaWalk = { strings: [], properties: [], nodes: 0, maxDepthSeen: 0 };
   let chars = 0;
   const seen = new Set<object>();
   // Each stack entry: value, path, depth, and the role strings directly under it get.
   // `names` marks an object whose keys are names (a `properties` map), so `description` there is a property.
-  const stack: { value: unknown; path: string; depth: number; role: 'text' | 'value' | 'none'; names: boolean }[] = [
-    { value: root, path: rootPath, depth: 0, role: 'none', names: false },
-  ];
+  const stack: {
+    value: unknown;
+    path: string;
+    depth: number;
+    role: 'text' | 'value' | 'none';
+    names: boolean;
+  }[] = [{ value: root, path: rootPath, depth: 0, role: 'none', names: false }];
   const addString = (path: string, role: 'text' | 'value', value: string): void => {
     if (out.strings.length >= limits.maxStrings || chars >= limits.maxStringChars) {
       out.truncated ??= 'strings';
@@ -118,7 +138,10 @@ export function walkSchema(root: unknown, rootPath: string, limits: WalkLimits =
       const child = (value as Record<string, unknown>)[key];
       const childPath = pathJoin(path, key);
       if (key === 'properties' && isRecord(child) && role === 'none' && !names) {
-        for (const name of Object.keys(child).slice(0, Math.max(0, limits.maxStrings - out.properties.length))) {
+        for (const name of Object.keys(child).slice(
+          0,
+          Math.max(0, limits.maxStrings - out.properties.length),
+        )) {
           const prop = child[name];
           if (!isRecord(prop)) continue;
           const description = typeof prop['description'] === 'string' ? prop['description'] : undefined;
@@ -134,7 +157,15 @@ export function walkSchema(root: unknown, rootPath: string, limits: WalkLimits =
         }
       }
       const childRole: 'text' | 'value' | 'none' =
-        role !== 'none' ? role : names ? 'none' : PROSE_KEYS.has(key) ? 'text' : VALUE_KEYS.has(key) ? 'value' : 'none';
+        role !== 'none'
+          ? role
+          : names
+            ? 'none'
+            : PROSE_KEYS.has(key)
+              ? 'text'
+              : VALUE_KEYS.has(key)
+                ? 'value'
+                : 'none';
       const childNames = role === 'none' && !names && NAME_MAPS.has(key);
       stack.push({ value: child, path: childPath, depth: depth + 1, role: childRole, names: childNames });
     }

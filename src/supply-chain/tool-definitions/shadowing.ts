@@ -37,7 +37,13 @@ const preparedKnown = new WeakMap<KnownTool, Side>();
 function prepareKnown(k: KnownTool): Side {
   const cached = preparedKnown.get(k);
   const description = typeof k.description === 'string' ? k.description : '';
-  if (cached !== undefined && cached.server === k.server && cached.name === k.name && cached.description === description) return cached;
+  if (
+    cached !== undefined &&
+    cached.server === k.server &&
+    cached.name === k.name &&
+    cached.description === description
+  )
+    return cached;
   const side = prepare(k.server, k.name, k.description);
   preparedKnown.set(k, side);
   return side;
@@ -46,10 +52,26 @@ function prepareKnown(k: KnownTool): Side {
 function prepare(server: string, name: string, description: string | undefined): Side {
   const text = typeof description === 'string' ? description : '';
   const words = descriptionWords(text);
-  return { server, name, description: text, forms: nameForms(name), words, shingles: descriptionShingles(words) };
+  return {
+    server,
+    name,
+    description: text,
+    forms: nameForms(name),
+    words,
+    shingles: descriptionShingles(words),
+  };
 }
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'l', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'l',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '8': 'b',
+  '9': 'g',
+};
 
 /** Same length and equal except where one has a digit the other spells as a letter (`emai1` / `email`). */
 function leetEqual(a: string, b: string): boolean {
@@ -58,7 +80,8 @@ function leetEqual(a: string, b: string): boolean {
     const x = a[i] ?? '';
     const y = b[i] ?? '';
     if (x === y) continue;
-    if (LEET[x] === y || LEET[y] === x || (LEET[x] === 'l' && y === 'i') || (LEET[y] === 'l' && x === 'i')) continue;
+    if (LEET[x] === y || LEET[y] === x || (LEET[x] === 'l' && y === 'i') || (LEET[y] === 'l' && x === 'i'))
+      continue;
     return false;
   }
   return true;
@@ -120,7 +143,13 @@ export function assessPair(a: Side, b: Side, crossServer: boolean): PairAssessme
     if (!crossServer) return null;
     const identical = a.description === b.description;
     return identical
-      ? { severity: 'low', rule: 'duplicate-tool', relation, copy, message: `The same tool is also offered by server "${b.server}".` }
+      ? {
+          severity: 'low',
+          rule: 'duplicate-tool',
+          relation,
+          copy,
+          message: `The same tool is also offered by server "${b.server}".`,
+        }
       : {
           severity: 'medium',
           rule: 'name-collision-exact',
@@ -159,7 +188,8 @@ export function assessPair(a: Side, b: Side, crossServer: boolean): PairAssessme
 
 /** At most this many collision findings are kept per scanned tool (the most severe). */
 const MAX_COLLISIONS = 8;
-const DIRECTIVE = /\b(?:when|whenever|also|instead|before|after|always|never|must|do\s*n[o']?t|bcc|cc|first|replace|override|ignore)\b/i;
+const DIRECTIVE =
+  /\b(?:when|whenever|also|instead|before|after|always|never|must|do\s*n[o']?t|bcc|cc|first|replace|override|ignore)\b/i;
 
 function dedupeKnown(known: KnownTool[]): KnownTool[] {
   const seen = new Set<string>();
@@ -237,7 +267,9 @@ function mentionFindings(me: Side, server: string | undefined, known: KnownTool[
     byName.set(key, list);
   }
   if (byName.size === 0) return [];
-  const text = foldForMatching(me.description.length > 262_144 ? me.description.slice(0, 262_144) : me.description);
+  const text = foldForMatching(
+    me.description.length > 262_144 ? me.description.slice(0, 262_144) : me.description,
+  );
   let best: Finding | undefined;
   for (const { word, index } of identifiers(text)) {
     const hits = byName.get(word.toLowerCase());
@@ -303,7 +335,11 @@ export function detectShadowing(all: ServerTool[]): ShadowingIssue[] {
       [b, a, ba],
     ] as const) {
       if (r === null || r.severity === 'low') continue;
-      const symmetric = r.relation === 'same' || r.relation === 'confusable' || r.relation === 'leet' || r.relation === 'typo';
+      const symmetric =
+        r.relation === 'same' ||
+        r.relation === 'confusable' ||
+        r.relation === 'leet' ||
+        r.relation === 'typo';
       const key = symmetric
         ? [`${x.server}/${x.name}`, `${y.server}/${y.name}`].sort().join('|') + r.rule
         : `${x.server}/${x.name}|${y.server}/${y.name}|${r.rule}`;

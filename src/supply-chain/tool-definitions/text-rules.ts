@@ -42,14 +42,17 @@ const DANGEROUS_VERB =
   /\b(read|send|upload|forward|email|share|disclose|reveal|copy|append|attach|fetch|run|execute|invoke|call|exfiltrate|delete|transfer)\b/i;
 const MARKETING =
   /\b(?:award[\s-]winning|trusted\s+by\s+(?:millions|thousands|experts|professionals|leading)|industry[\s-]leading|world[\s-]class|best[\s-]in[\s-]class|unmatched|unrivall?ed|unbeatable|second\s+to\s+none|top[\s-]rated|highest[\s-]rated|most\s+popular|market[\s-]leading|military[\s-]grade|100%\s+(?:accurate|reliable|safe|secure))\b/i;
-const SIDE_EFFECT = /\b(also|bcc|cc|send|forward|include|add|append|change|replace|redirect|instead|must|always|never|first|copy)\b/i;
+const SIDE_EFFECT =
+  /\b(also|bcc|cc|send|forward|include|add|append|change|replace|redirect|instead|must|always|never|first|copy)\b/i;
 const SELF_WORDS = new Set(['this', 'the', 'that', 'same', 'current', 'a', 'an', 'our', 'my']);
 const OTHER_WORDS = new Set(['other', 'another', 'any', 'every', 'all', 'each', 'different', 'external']);
 const MODAL_BEFORE = /\b(can|could|may|might|will|would|to|it|which|that|and|or)\s*$/i;
 
 /** Identifier-shaped: has a separator, a camel hump or a digit, so it names something rather than being prose. */
 export function isIdentifierLike(word: string): boolean {
-  return /[_.-]/.test(word.slice(1, -1)) || /[a-z][A-Z]/.test(word) || (/\d/.test(word) && /[a-z]/i.test(word));
+  return (
+    /[_.-]/.test(word.slice(1, -1)) || /[a-z][A-Z]/.test(word) || (/\d/.test(word) && /[a-z]/i.test(word))
+  );
 }
 
 function sameName(a: string, b: string): boolean {
@@ -81,7 +84,8 @@ export const TEXT_RULES: readonly TextRule[] = [
     id: 'html-comment',
     kind: 'planted-instruction',
     severity: 'medium',
-    message: 'Contains an HTML comment, which a rendered description hides from people but not from the model.',
+    message:
+      'Contains an HTML comment, which a rendered description hides from people but not from the model.',
     pattern: /<!--[\s\S]{0,4000}?-->/,
     refine: (m) => (/[a-z]{3,}\s+[a-z]{3,}/i.test(m[0]) ? 'medium' : null),
   },
@@ -121,7 +125,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     id: 'model-context-request',
     kind: 'out-of-scope-parameter',
     severity: 'high',
-    message: "Asks the model to hand over its own instructions or the conversation.",
+    message: 'Asks the model to hand over its own instructions or the conversation.',
     pattern:
       /\b(?:provide|include|pass|send|fill|put|insert|append|copy|paste|output|print|repeat|return|give|share|attach|enter|supply|add|dump|list|reveal)\b[^.\n]{0,60}?\b(?:your|the|its|all|any|entire|full|complete|whole)\s+(?:(?:full|entire|complete|whole|current|original|initial|hidden|previous|prior|exact|verbatim)\s+){0,2}(?:system\s+prompt|system\s+message|system\s+instructions|initial\s+(?:prompt|instructions)|hidden\s+(?:prompt|instructions)|instructions\s+you\s+(?:were|have\s+been)\s+given|conversation(?:\s+history)?|chat\s+history|message\s+history|dialog(?:ue)?\s+history|previous\s+messages|prior\s+messages|context\s+window|tool\s+list|list\s+of\s+(?:available\s+)?tools|available\s+tools)\b/i,
     refine: (m, _s, env) =>
@@ -146,7 +150,9 @@ export const TEXT_RULES: readonly TextRule[] = [
     pattern:
       /\byour\s+(?:(?:own|full|complete|entire|original|initial|hidden|current|exact|system)\s+){0,2}(?:instructions|prompt|system\s+prompt|guidelines|rules|directives|configuration|persona|memory|context)\b/i,
     refine: (_m, sentence) =>
-      /\b(?:provide|put|include|pass|send|enter|fill|paste|copy|repeat|write|output|list|give|share|attach|add|insert|supply|summari[sz]e|describe|tell|quote|text\s+of|contents?\s+of)\b/i.test(sentence)
+      /\b(?:provide|put|include|pass|send|enter|fill|paste|copy|repeat|write|output|list|give|share|attach|add|insert|supply|summari[sz]e|describe|tell|quote|text\s+of|contents?\s+of)\b/i.test(
+        sentence,
+      )
         ? 'high'
         : 'low',
   },
@@ -157,7 +163,10 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Asks the model to hand over what the user has said.',
     pattern:
       /\b(?:everything|all|anything|whatever)\b[^.\n]{0,20}?\b(?:the\s+user|you)\s+(?:has\s+|have\s+|had\s+)?(?:been\s+)?(?:told|said|asked|shared|written|wrote|mentioned|discussed|typed|sent|provided)\b|\b(?:so\s+far|until\s+now|up\s+to\s+now)\s+in\s+(?:this|the)\s+(?:conversation|chat|session)\b|\bthe\s+user'?s?\s+(?:previous|prior|earlier|past|other|recent)\s+(?:messages|requests|questions|prompts|queries|inputs)\b/i,
-    refine: (_m, _s, env) => (/\b(?:memor\w*|remember|conversation|chat|summar\w*|transcript|history|notes?)\b/.test(env.topic) ? 'medium' : 'high'),
+    refine: (_m, _s, env) =>
+      /\b(?:memor\w*|remember|conversation|chat|summar\w*|transcript|history|notes?)\b/.test(env.topic)
+        ? 'medium'
+        : 'high',
   },
   {
     id: 'fake-authorization',
@@ -174,7 +183,8 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Addresses the model directly, outside the description of the tool.',
     pattern:
       /\b(?:note|message|instructions?|reminder|attention|notice|memo)\s+(?:to|for)\s+(?:the\s+|all\s+|any\s+)?(?:ai|assistant|model|llm|agent|claude|gpt|chatgpt)s?\b|\bdear\s+(?:ai|assistant|model|llm|agent)\b/i,
-    refine: (_m, sentence) => (DANGEROUS_VERB.test(sentence) || SENSITIVE_DATA.test(sentence) ? 'high' : 'medium'),
+    refine: (_m, sentence) =>
+      DANGEROUS_VERB.test(sentence) || SENSITIVE_DATA.test(sentence) ? 'high' : 'medium',
   },
   {
     id: 'imperative-to-model',
@@ -193,7 +203,9 @@ export const TEXT_RULES: readonly TextRule[] = [
     pattern:
       /\b(?:before|prior\s+to)\s+(?:using|calling|invoking|running|executing|any\s+use\s+of)\s+(?:this|any|the|other|each|every)\b[^.\n]{0,30}?\b(?:tools?|functions?)\b|\balways\s+(?:call|use|run|invoke|execute)\s+[`'"]?[A-Za-z][\w.-]*[`'"]?\s+(?:first|before|prior)\b/i,
     refine: (_m, sentence) =>
-      /\b(?:make\s+sure|ensure|verify|check|confirm)\b/i.test(sentence) && !DANGEROUS_VERB.test(sentence) ? 'low' : 'medium',
+      /\b(?:make\s+sure|ensure|verify|check|confirm)\b/i.test(sentence) && !DANGEROUS_VERB.test(sentence)
+        ? 'low'
+        : 'medium',
   },
   {
     id: 'coercion',
@@ -234,7 +246,8 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Asks the model to smuggle data through a side parameter.',
     pattern:
       /\b(?:pass|put|include|send|provide|place|add|insert|write|store)\b[^.\n]{0,60}?\b(?:as|in|into|via|through|inside)\s+(?:the\s+|a\s+)?[`'"]?(?:sidenote|side[_\s-]note|note|notes|metadata|comment|extra|context|debug|feedback|annotation)[`'"]?(?:\s+(?:parameter|argument|field))?\b/i,
-    refine: (_m, sentence) => (SENSITIVE_DATA.test(sentence) || SENSITIVE_RESOURCE.test(sentence) ? 'high' : null),
+    refine: (_m, sentence) =>
+      SENSITIVE_DATA.test(sentence) || SENSITIVE_RESOURCE.test(sentence) ? 'high' : null,
   },
   {
     id: 'discourage-verification',
@@ -243,14 +256,18 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Tells the model not to check results or other sources.',
     pattern:
       /\b(?:never|no\s+need\s+to|do\s*n[o']?t|needn'?t|without\s+(?:any\s+)?(?:need\s+to\s+)?)\s+(?:\w+\s+){0,2}?(?:verify|double[\s-]check|cross[\s-]check|validate|fact[\s-]check|second[\s-]guess)\b/i,
-    refine: (_m, sentence) => (/\b(?:other|another|any)\s+(?:\w+\s+)?(?:tools?|functions?|sources?|servers?)\b/i.test(sentence) ? 'high' : 'medium'),
+    refine: (_m, sentence) =>
+      /\b(?:other|another|any)\s+(?:\w+\s+)?(?:tools?|functions?|sources?|servers?)\b/i.test(sentence)
+        ? 'high'
+        : 'medium',
   },
   // ---- preference manipulation ----
   {
     id: 'superlative-claim',
     kind: 'preference-manipulation',
     severity: 'high',
-    message: 'Claims to be the best tool, which is aimed at the model choosing it rather than at describing it.',
+    message:
+      'Claims to be the best tool, which is aimed at the model choosing it rather than at describing it.',
     pattern:
       /\b(?:best|greatest|finest|ultimate|superior|unrivall?ed|unmatched|unbeatable|premier|number[\s-]*one|no\.?\s*1|#\s*1|top[\s-]*rated|world'?s\s+(?:best|leading|greatest|top))\s+(?:\w+\s+){0,2}?(?:tools?|functions?|servers?|options?|choices?|apis?|solutions?|plugins?|services?)\b|\b(?:best|greatest|finest|most\s+\w+)\b[^.\n]{0,40}?\b(?:in\s+the\s+(?:world|universe|market)|of\s+all\s+time|ever\s+(?:made|built|created))\b/i,
   },
@@ -262,7 +279,9 @@ export const TEXT_RULES: readonly TextRule[] = [
     pattern:
       /\b(?:better|superior|faster|smarter|stronger|safer|more\s+(?:reliable|accurate|secure|powerful|trustworthy|capable|efficient|advanced))\s+(?:than|to)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:other|others|competing|alternatives?|existing|similar|rivals?|competitors?|competition)\b[^.\n]{0,30}/i,
     refine: (m) =>
-      /\b(?:tools?|functions?|servers?|plugins?|options?|services?|apis?)\b|\b(?:than|to)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:others|alternatives?|competitors?|rivals?|competition)\s*$/i.test(m[0].replace(/[^\w\s]+.*$/, '').trim())
+      /\b(?:tools?|functions?|servers?|plugins?|options?|services?|apis?)\b|\b(?:than|to)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:others|alternatives?|competitors?|rivals?|competition)\s*$/i.test(
+        m[0].replace(/[^\w\s]+.*$/, '').trim(),
+      )
         ? 'high'
         : 'medium',
   },
@@ -295,8 +314,14 @@ export const TEXT_RULES: readonly TextRule[] = [
     kind: 'preference-manipulation',
     severity: 'medium',
     message: 'Claims that no other tool compares.',
-    pattern: /\bno\s+other\s+(?:\w+\s+)?(?:tools?|functions?|servers?|plugins?|services?|options?)\b[^.\n]{0,40}/i,
-    refine: (m) => (/\b(?:match|compare|comparable|beat|rival|as\s+good|as\s+well|better|compete|come\s+close|as\s+accurate|as\s+reliable)\b/i.test(m[0]) ? 'high' : 'medium'),
+    pattern:
+      /\bno\s+other\s+(?:\w+\s+)?(?:tools?|functions?|servers?|plugins?|services?|options?)\b[^.\n]{0,40}/i,
+    refine: (m) =>
+      /\b(?:match|compare|comparable|beat|rival|as\s+good|as\s+well|better|compete|come\s+close|as\s+accurate|as\s+reliable)\b/i.test(
+        m[0],
+      )
+        ? 'high'
+        : 'medium',
   },
   {
     id: 'marketing-claim',
@@ -305,7 +330,9 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Advertises itself; several such claims together are aimed at the model choosing it.',
     pattern: MARKETING,
     refine: (_m, sentence) => {
-      const found = new Set(Array.from(sentence.matchAll(new RegExp(MARKETING.source, 'gi')), (x) => x[0].toLowerCase()));
+      const found = new Set(
+        Array.from(sentence.matchAll(new RegExp(MARKETING.source, 'gi')), (x) => x[0].toLowerCase()),
+      );
       return found.size >= 2 ? 'high' : 'medium';
     },
   },
@@ -368,8 +395,12 @@ export const TEXT_RULES: readonly TextRule[] = [
     kind: 'cross-tool-reference',
     severity: 'medium',
     message: 'Talks about other servers.',
-    pattern: /\b(?:the\s+)?(?:other|another|different|competing|rival)\s+(?:mcp\s+)?(?:servers?|integrations?|connectors?)\b/i,
-    refine: (_m, sentence) => (/\b(?:never|always|instead|replace|replaces|must|do\s*n[o']?t|ignore|avoid)\b/i.test(sentence) ? 'high' : 'medium'),
+    pattern:
+      /\b(?:the\s+)?(?:other|another|different|competing|rival)\s+(?:mcp\s+)?(?:servers?|integrations?|connectors?)\b/i,
+    refine: (_m, sentence) =>
+      /\b(?:never|always|instead|replace|replaces|must|do\s*n[o']?t|ignore|avoid)\b/i.test(sentence)
+        ? 'high'
+        : 'medium',
   },
   {
     id: 'redirect-target',
@@ -378,7 +409,8 @@ export const TEXT_RULES: readonly TextRule[] = [
     message: 'Tells the model to change a recipient, account or destination.',
     pattern:
       /\b(?:change|replace|set|redirect|override|modify|rewrite|switch)\s+(?:the\s+|all\s+|any\s+)?(?:recipients?|destination\s+(?:address|account)|to[\s-]address|iban|wallet(?:\s+address)?|bank\s+account|payee|beneficiary|email\s+address)\b[^.\n]{0,40}?\bto\b/i,
-    refine: (_m, sentence) => (/\b(?:tool|function|when|whenever|always|all|every|any)\b/i.test(sentence) ? 'high' : 'medium'),
+    refine: (_m, sentence) =>
+      /\b(?:tool|function|when|whenever|always|all|every|any)\b/i.test(sentence) ? 'high' : 'medium',
   },
 ];
 
@@ -404,7 +436,14 @@ export function sentenceAround(text: string, index: number, length: number): str
 
 /** Each rule with a global copy of its pattern, compiled once (the copies are stateful, so used one at a time). */
 const GLOBAL_RULES: readonly (readonly [TextRule, RegExp])[] = TEXT_RULES.map(
-  (rule) => [rule, new RegExp(rule.pattern.source, rule.pattern.flags.includes('g') ? rule.pattern.flags : rule.pattern.flags + 'g')] as const,
+  (rule) =>
+    [
+      rule,
+      new RegExp(
+        rule.pattern.source,
+        rule.pattern.flags.includes('g') ? rule.pattern.flags : rule.pattern.flags + 'g',
+      ),
+    ] as const,
 );
 
 /** At most this many matches of one rule are examined per string before it is given up on. */
@@ -423,9 +462,12 @@ export function applyTextRules(text: string, env: RuleEnv): TextRuleHit[] {
     for (let m = re.exec(text); m !== null && seen < MAX_MATCHES_PER_RULE; m = re.exec(text)) {
       seen++;
       if (m[0].length === 0) re.lastIndex++;
-      const severity = rule.refine ? rule.refine(m, sentenceAround(text, m.index, m[0].length), env) : rule.severity;
+      const severity = rule.refine
+        ? rule.refine(m, sentenceAround(text, m.index, m[0].length), env)
+        : rule.severity;
       if (severity === null) continue;
-      if (best === undefined || rank(severity) > rank(best.severity)) best = { rule, severity, index: m.index, match: m[0] };
+      if (best === undefined || rank(severity) > rank(best.severity))
+        best = { rule, severity, index: m.index, match: m[0] };
       if (severity === 'high' || severity === 'critical') break;
     }
     if (best !== undefined) hits.push(best);

@@ -6,7 +6,13 @@ import type { Severity } from './types.js';
 
 /** One class of invisible or deceptive code point found in a string. */
 export interface HiddenCharacterHit {
-  rule: 'unicode-tags' | 'bidi-control' | 'zero-width' | 'variation-selector' | 'control-character' | 'private-use';
+  rule:
+    | 'unicode-tags'
+    | 'bidi-control'
+    | 'zero-width'
+    | 'variation-selector'
+    | 'control-character'
+    | 'private-use';
   severity: Severity;
   count: number;
   /** Code points as `U+XXXX`, at most a few, with their first offsets. */
@@ -63,7 +69,13 @@ function isZeroWidth(cp: number): boolean {
 }
 
 function isBidi(cp: number): boolean {
-  return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp === 0x200e || cp === 0x200f || cp === 0x061c;
+  return (
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069) ||
+    cp === 0x200e ||
+    cp === 0x200f ||
+    cp === 0x061c
+  );
 }
 
 function isTag(cp: number): boolean {
@@ -118,14 +130,16 @@ export function findHiddenCharacters(text: string): HiddenCharacterHit[] {
     if (cp >= 0x80 || isControl(cp)) {
       if (isTag(cp)) {
         tags.add(cp, offset);
-        if (cp >= 0xe0020 && cp <= 0xe007e && decoded.length < 2000) decoded += String.fromCodePoint(cp - 0xe0000);
+        if (cp >= 0xe0020 && cp <= 0xe007e && decoded.length < 2000)
+          decoded += String.fromCodePoint(cp - 0xe0000);
       } else if (isBidi(cp)) {
         if (cp === 0x200e || cp === 0x200f || cp === 0x061c) {
           if (!hasRtl) bidiMarks.add(cp, offset);
         } else bidiStrong.add(cp, offset);
       } else if (isZeroWidth(cp)) {
         const legit =
-          ((cp === 0x200d || cp === 0x200c) && (PICTOGRAPH.test(prev) || inRanges(prev.codePointAt(0) ?? 0, JOINING_RANGES))) ||
+          ((cp === 0x200d || cp === 0x200c) &&
+            (PICTOGRAPH.test(prev) || inRanges(prev.codePointAt(0) ?? 0, JOINING_RANGES))) ||
           (cp === 0xfeff && offset === 0);
         if (!legit) zeroWidth.add(cp, offset);
       } else if (isVariationSelector(cp)) {
@@ -150,7 +164,13 @@ export function findHiddenCharacters(text: string): HiddenCharacterHit[] {
   }
   const hits: HiddenCharacterHit[] = [];
   if (tags.count > 0) {
-    hits.push({ rule: 'unicode-tags', severity: 'critical', count: tags.count, sample: tags.sample, decoded });
+    hits.push({
+      rule: 'unicode-tags',
+      severity: 'critical',
+      count: tags.count,
+      sample: tags.sample,
+      decoded,
+    });
   }
   if (bidiStrong.count > 0) {
     hits.push({ rule: 'bidi-control', severity: 'high', count: bidiStrong.count, sample: bidiStrong.sample });
@@ -190,11 +210,68 @@ export function findHiddenCharacters(text: string): HiddenCharacterHit[] {
 
 /** Latin letters that Cyrillic, Greek and a few other letters are drawn like. Lower and upper case. */
 const CONFUSABLES: Record<string, string> = {
-  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', һ: 'h', ӏ: 'l', ԛ: 'q', ԝ: 'w',
-  ү: 'y', ɡ: 'g', ɩ: 'i', ℓ: 'l', ı: 'i', ȷ: 'j',
-  А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', Х: 'X', І: 'I', Ј: 'J', Ѕ: 'S', Ү: 'Y',
-  α: 'a', β: 'b', ε: 'e', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', γ: 'y',
-  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  һ: 'h',
+  ӏ: 'l',
+  ԛ: 'q',
+  ԝ: 'w',
+  ү: 'y',
+  ɡ: 'g',
+  ɩ: 'i',
+  ℓ: 'l',
+  ı: 'i',
+  ȷ: 'j',
+  А: 'A',
+  В: 'B',
+  Е: 'E',
+  К: 'K',
+  М: 'M',
+  Н: 'H',
+  О: 'O',
+  Р: 'P',
+  С: 'C',
+  Т: 'T',
+  Х: 'X',
+  І: 'I',
+  Ј: 'J',
+  Ѕ: 'S',
+  Ү: 'Y',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  γ: 'y',
+  Α: 'A',
+  Β: 'B',
+  Ε: 'E',
+  Ζ: 'Z',
+  Η: 'H',
+  Ι: 'I',
+  Κ: 'K',
+  Μ: 'M',
+  Ν: 'N',
+  Ο: 'O',
+  Ρ: 'P',
+  Τ: 'T',
+  Υ: 'Y',
+  Χ: 'X',
 };
 
 const MARKS = /\p{M}+/gu;
@@ -242,7 +319,8 @@ export function visible(text: string, max = 160): string {
     }
     const cp = ch.codePointAt(0) ?? 0;
     if (ch === '\n' || ch === '\r' || ch === '\t') out += ' ';
-    else if (isControl(cp) || isZeroWidth(cp) || isBidi(cp) || isTag(cp) || isVariationSelector(cp)) out += `<${hex(cp)}>`;
+    else if (isControl(cp) || isZeroWidth(cp) || isBidi(cp) || isTag(cp) || isVariationSelector(cp))
+      out += `<${hex(cp)}>`;
     else out += ch;
     count++;
   }

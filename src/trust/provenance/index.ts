@@ -28,7 +28,12 @@ export const PROVENANCE_RANK: Readonly<Record<Provenance, number>> = {
   unverified: 4,
 };
 
-const CLASS_BITS: Readonly<Record<ProvenanceClass, number>> = { tier1: 1, authoritative: 2, tier2: 4, tier3: 8 };
+const CLASS_BITS: Readonly<Record<ProvenanceClass, number>> = {
+  tier1: 1,
+  authoritative: 2,
+  tier2: 4,
+  tier3: 8,
+};
 const CLASSES: readonly ProvenanceClass[] = ['tier1', 'authoritative', 'tier2', 'tier3'];
 const CLASS_MASK = 15;
 const PRIVATE_BIT = 16;
@@ -163,7 +168,12 @@ export class ProvenanceIndex {
   /** Indexes content (text or a structured value) seen by the session. Bounded in time and memory. */
   observe(content: unknown, origin: Origin): IndexReport {
     const src = this.sourceIndex(origin.source);
-    const budget = { chars: this.maxCharsPerEvent, nodes: MAX_NODES, truncated: false, worst: undefined as ProvenanceClass | undefined };
+    const budget = {
+      chars: this.maxCharsPerEvent,
+      nodes: MAX_NODES,
+      truncated: false,
+      worst: undefined as ProvenanceClass | undefined,
+    };
     const add = (cls: ProvenanceClass) => {
       const bits = CLASS_BITS[cls] | (origin.private ? PRIVATE_BIT : 0) | (src << SOURCE_SHIFT);
       const lru = cls === 'tier1' || cls === 'authoritative' ? this.trusted : this.untrusted;
@@ -267,12 +277,17 @@ export class ProvenanceIndex {
     };
 
     walk(typeof content === 'string' ? parseJsonish(content, this.maxCharsPerEvent) : content, [], 0);
-    return { chars: this.maxCharsPerEvent - Math.max(0, budget.chars), truncated: budget.truncated, worst: budget.worst };
+    return {
+      chars: this.maxCharsPerEvent - Math.max(0, budget.chars),
+      truncated: budget.truncated,
+      worst: budget.worst,
+    };
   }
 
   /** Where a value (an argument) was seen. Strings, numbers and arrays of them; objects by their worst leaf. */
   lookup(value: unknown): Match {
-    if (value === null || value === undefined || typeof value === 'boolean') return { provenance: 'trivial', private: false };
+    if (value === null || value === undefined || typeof value === 'boolean')
+      return { provenance: 'trivial', private: false };
     if (typeof value === 'number' || typeof value === 'bigint') {
       const k = numberKey(value);
       return k === undefined ? { provenance: 'unverified', private: false } : this.key(k);
@@ -314,7 +329,8 @@ export class ProvenanceIndex {
       let worst: Match | undefined;
       for (const p of shape.parts) {
         const m = this.key(p);
-        if (worst === undefined || PROVENANCE_RANK[m.provenance] > PROVENANCE_RANK[worst.provenance]) worst = m;
+        if (worst === undefined || PROVENANCE_RANK[m.provenance] > PROVENANCE_RANK[worst.provenance])
+          worst = m;
         if (m.provenance === 'unverified') break;
       }
       if (worst !== undefined) best = better(best, worst);
@@ -351,7 +367,8 @@ export class ProvenanceIndex {
     if (piece.length === 0) return undefined;
     const clean = cleanText(piece.length > MAX_LOOKUP_CHARS ? piece.slice(0, MAX_LOOKUP_CHARS) : piece);
     const full = fullKey(clean);
-    if (this.isPrivateKey(full) && (isValueLike(full) || full.split(' ').length >= phraseWords)) return 'value';
+    if (this.isPrivateKey(full) && (isValueLike(full) || full.split(' ').length >= phraseWords))
+      return 'value';
     const probe = new PrivateProbe(this, phraseWords);
     tokenize(clean, probe);
     return probe.hit;
@@ -375,7 +392,8 @@ class PrivateProbe implements TokenSink {
   ) {}
 
   key(k: string): void {
-    if (this.hit === undefined && !k.includes(' ') && isValueLike(k) && this.index.isPrivateKey(k)) this.hit = 'token';
+    if (this.hit === undefined && !k.includes(' ') && isValueLike(k) && this.index.isPrivateKey(k))
+      this.hit = 'token';
   }
 
   phrase(words: readonly string[]): void {

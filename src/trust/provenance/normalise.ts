@@ -120,7 +120,8 @@ function scanTokens(text: string, h: TokenHandler): void {
       i = j;
       continue;
     }
-    if (k === C_BREAK || ((cp === 0x2e || cp === 0x3a) && (i + 1 >= n || isSpace(text, i + 1)))) h.token(text, T_BREAK, i, i + 1, false);
+    if (k === C_BREAK || ((cp === 0x2e || cp === 0x3a) && (i + 1 >= n || isSpace(text, i + 1))))
+      h.token(text, T_BREAK, i, i + 1, false);
     i += width;
   }
 }
@@ -135,7 +136,12 @@ function groupedNumberEnd(text: string, i: number): number {
   if (d - i > 3 || text.charCodeAt(d) !== 0x2c) return 0;
   const ends: number[] = [];
   let p = d;
-  while (text.charCodeAt(p) === 0x2c && isDigit(text, p + 1) && isDigit(text, p + 2) && isDigit(text, p + 3)) {
+  while (
+    text.charCodeAt(p) === 0x2c &&
+    isDigit(text, p + 1) &&
+    isDigit(text, p + 2) &&
+    isDigit(text, p + 3)
+  ) {
     p += 4;
     ends.push(p);
   }
@@ -158,10 +164,18 @@ const JOINER_SPLIT_RE = /[._\-@+/:#'’~]/;
 /** An absolute URL in text: scheme, `://`, then anything up to white space or a delimiter. */
 const URL_IN_TEXT_RE = /\b(?:https?|ftp|wss?):\/\/[^\s<>"'`()[\]{}|\\^]{1,2048}/giu;
 
-const FORMAT_CHARS_RE = /\p{Cf}|\p{Variation_Selector}|\u115f|\u1160|\u17b4|\u17b5|\u180e|\u3164|\uffa0|\u034f/gu;
+const FORMAT_CHARS_RE =
+  /\p{Cf}|\p{Variation_Selector}|\u115f|\u1160|\u17b4|\u17b5|\u180e|\u3164|\uffa0|\u034f/gu;
 const PERCENT_RUN_RE = /(?:%[0-9a-fA-F]{2})+/g;
 const ENTITY_RE = /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));/g;
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+const NAMED_ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+};
 const WS_RE = /\s+/gu;
 const ASCII_PLAIN_RE = /^[\t\n\r\x20-\x24\x27-\x7e]*$/;
 const DIGIT_RE = /\p{N}/u;
@@ -194,12 +208,15 @@ function decodePercent(text: string): string {
 
 function decodeEntities(text: string): string {
   if (!text.includes('&')) return text;
-  return text.replace(ENTITY_RE, (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
-    if (name !== undefined) return NAMED_ENTITIES[name.toLowerCase()] ?? whole;
-    const cp = dec !== undefined ? Number.parseInt(dec, 10) : Number.parseInt(hex ?? '', 16);
-    if (!Number.isFinite(cp) || cp <= 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return whole;
-    return String.fromCodePoint(cp);
-  });
+  return text.replace(
+    ENTITY_RE,
+    (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
+      if (name !== undefined) return NAMED_ENTITIES[name.toLowerCase()] ?? whole;
+      const cp = dec !== undefined ? Number.parseInt(dec, 10) : Number.parseInt(hex ?? '', 16);
+      if (!Number.isFinite(cp) || cp <= 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return whole;
+      return String.fromCodePoint(cp);
+    },
+  );
 }
 
 /**
@@ -261,7 +278,9 @@ export function urlKeyOf(u: URL): string | undefined {
   const query = u.search.length > 1 ? '?' + safeDecode(u.search.slice(1).replace(/\+/g, ' ')) : '';
   const frag = u.hash.length > 1 ? '#' + safeDecode(u.hash.slice(1)) : '';
   const auth = u.username || u.password ? `${safeDecode(u.username)}:${safeDecode(u.password)}@` : '';
-  return `${u.protocol}//${auth}${u.host.toLowerCase()}${path}${query}${frag}`.normalize('NFKC').toLowerCase();
+  return `${u.protocol}//${auth}${u.host.toLowerCase()}${path}${query}${frag}`
+    .normalize('NFKC')
+    .toLowerCase();
 }
 
 /** decodeURIComponent that leaves malformed escapes as they are. */

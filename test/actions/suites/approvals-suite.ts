@@ -12,7 +12,8 @@ function fakeTrust(): Extension {
     name: 'fake-trust',
     setup(runtime) {
       runtime.provide('trust', {
-        provenanceOf: (_s: unknown, value: unknown) => (value === 'acme/web' ? { source: 'user', turn: 1 } : { source: 'nowhere' }),
+        provenanceOf: (_s: unknown, value: unknown) =>
+          value === 'acme/web' ? { source: 'user', turn: 1 } : { source: 'nowhere' },
       });
       return [];
     },
@@ -36,7 +37,10 @@ async function code(p: Promise<unknown>): Promise<string> {
  * The approval gate, run against one store backend. `makeStore` returns a fresh, migrated store;
  * `reopen` opens a second connection to the same store (another replica).
  */
-export function approvalsSuite(label: string, makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+export function approvalsSuite(
+  label: string,
+  makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
+): void {
   describe(`approvals on ${label}`, () => {
     let toClose: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -51,11 +55,17 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
         extensions: extra.extensions ?? [...ownExtensions(), fakeTrust()],
         ...(extra.config === undefined ? {} : { config: extra.config }),
       });
-      toClose.push(() => store.close(), () => w.close());
+      toClose.push(
+        () => store.close(),
+        () => w.close(),
+      );
       const replica = async () => {
         const s2 = await reopen();
         const w2 = await actionsWarden(s2, { clock });
-        toClose.push(() => s2.close(), () => w2.close());
+        toClose.push(
+          () => s2.close(),
+          () => w2.close(),
+        );
         return w2;
       };
       return { w, store, clock, replica, ...approvalsOf(w) };
@@ -100,7 +110,10 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const d = await s.authorize(STAGING);
       await api.approve(d.approvalId!, 'alice', 'looks right');
       // Other arguments: another digest, not covered.
-      const altered = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/web', env: 'staging', force: true } });
+      const altered = await s.authorize({
+        tool: 'deploy',
+        args: { repoId: 'acme/web', env: 'staging', force: true },
+      });
       expect(altered.verdict).toBe('approve');
       expect(altered.approvalId).not.toBe(d.approvalId);
       const run = await s.authorize(STAGING);
@@ -108,10 +121,16 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const replay = await s.authorize(STAGING);
       expect(replay.verdict).toBe('approve');
       expect(replay.approvalId).not.toBe(d.approvalId);
-      expect((await api.get(d.approvalId!)).request).toMatchObject({ status: 'consumed', consumedBy: run.eventId, resolvedBy: ['alice'] });
+      expect((await api.get(d.approvalId!)).request).toMatchObject({
+        status: 'consumed',
+        consumedBy: run.eventId,
+        resolvedBy: ['alice'],
+      });
       await w.runtime.ledger.flush();
       const types = (await store.readLedger()).map((r) => r.type);
-      expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted', 'approval.consumed']));
+      expect(types).toEqual(
+        expect.arrayContaining(['approval.requested', 'approval.granted', 'approval.consumed']),
+      );
       const allowed = (await store.readLedger({ type: 'tool.call' })).find((r) => r.id === run.eventId);
       expect(allowed).toMatchObject({ verdict: 'allow', data: { approvalId: d.approvalId } });
     });
@@ -136,18 +155,34 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       // Someone edits what the approver is shown, without the key.
       const d = await s.authorize(STAGING);
       const doc = (await store.getDoc<ApprovalRequest>(APPROVALS_COLLECTION, d.approvalId!))!;
-      await store.putDoc(APPROVALS_COLLECTION, d.approvalId!, { ...doc.body, args: { repoId: 'acme/web', env: 'dev' } });
+      await store.putDoc(APPROVALS_COLLECTION, d.approvalId!, {
+        ...doc.body,
+        args: { repoId: 'acme/web', env: 'dev' },
+      });
       expect((await api.get(d.approvalId!)).verified).toBe(false);
-      expect(await code(api.approve(d.approvalId!, 'alice'))).toMatch(/^APPROVAL_INVALID: .*altered or forged/);
+      expect(await code(api.approve(d.approvalId!, 'alice'))).toMatch(
+        /^APPROVAL_INVALID: .*altered or forged/,
+      );
 
       // Someone flips a request to granted in the store.
       const d2 = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } });
       const doc2 = (await store.getDoc<ApprovalRequest>(APPROVALS_COLLECTION, d2.approvalId!))!;
-      await store.putDoc(APPROVALS_COLLECTION, d2.approvalId!, { ...doc2.body, status: 'granted', resolvedBy: ['mallory'] });
-      expect((await s.authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } })).verdict).toBe('approve');
+      await store.putDoc(APPROVALS_COLLECTION, d2.approvalId!, {
+        ...doc2.body,
+        status: 'granted',
+        resolvedBy: ['mallory'],
+      });
+      expect(
+        (await s.authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } })).verdict,
+      ).toBe('approve');
 
       // A planted request with a made-up seal.
-      const planted = { ...doc2.body, id: `${d2.approvalId!.slice(0, -10)}ffffffffff`, status: 'granted', mac: 'a'.repeat(64) };
+      const planted = {
+        ...doc2.body,
+        id: `${d2.approvalId!.slice(0, -10)}ffffffffff`,
+        status: 'granted',
+        mac: 'a'.repeat(64),
+      };
       await store.putDoc(APPROVALS_COLLECTION, planted.id, planted);
       const after = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/x', env: 'staging' } });
       expect(after.verdict).toBe('approve');
@@ -182,7 +217,9 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const f = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/f', env: 'staging' } });
       await api.approve(f.approvalId!, 'alice');
       clock.advance(-3_600_000);
-      expect((await s.authorize({ tool: 'deploy', args: { repoId: 'acme/f', env: 'staging' } })).verdict).toBe('approve');
+      expect(
+        (await s.authorize({ tool: 'deploy', args: { repoId: 'acme/f', env: 'staging' } })).verdict,
+      ).toBe('approve');
       const f2 = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/h', env: 'staging' } });
       clock.advance(-10_000);
       expect(await code(api.approve(f2.approvalId!, 'alice'))).toMatch(/after the current time/);
@@ -212,7 +249,10 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       // The owner may still deny.
       const d = await s.authorize(STAGING);
       expect(await code(api.deny(d.approvalId!, 'olivia', ''))).toMatch(/needs a reason/);
-      expect((await api.deny(d.approvalId!, 'olivia', 'not today')).request).toMatchObject({ status: 'denied', note: 'not today' });
+      expect((await api.deny(d.approvalId!, 'olivia', 'not today')).request).toMatchObject({
+        status: 'denied',
+        note: 'not today',
+      });
       expect(await code(api.approve(d.approvalId!, 'alice'))).toMatch(/is denied/);
     });
 
@@ -221,12 +261,18 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const other = approvalsOf(await replica()).api;
       const s = w.session({ agent: 'deployer' });
       const prod = await s.authorize(PROD);
-      const [a, b] = await Promise.all([api.approve(prod.approvalId!, 'alice'), other.approve(prod.approvalId!, 'sam')]);
+      const [a, b] = await Promise.all([
+        api.approve(prod.approvalId!, 'alice'),
+        other.approve(prod.approvalId!, 'sam'),
+      ]);
       expect([a.request.status, b.request.status].sort()).toEqual(['granted', 'pending']);
       expect((await api.get(prod.approvalId!)).request.status).toBe('granted');
 
       const d = await s.authorize(STAGING);
-      const twice = await Promise.allSettled([api.approve(d.approvalId!, 'alice'), other.approve(d.approvalId!, 'alice')]);
+      const twice = await Promise.allSettled([
+        api.approve(d.approvalId!, 'alice'),
+        other.approve(d.approvalId!, 'alice'),
+      ]);
       expect(twice.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const redeem = await Promise.all([
         w.session({ agent: 'deployer' }).authorize(STAGING),
@@ -262,7 +308,10 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const { w, api } = await setup();
       const s = w.session({ agent: 'deployer' });
       let runs = 0;
-      const deploy = s.wrap({ name: 'deploy', execute: () => ++runs }, { onApproval: 'wait', approvalTimeoutMs: 20_000 });
+      const deploy = s.wrap(
+        { name: 'deploy', execute: () => ++runs },
+        { onApproval: 'wait', approvalTimeoutMs: 20_000 },
+      );
       const pending = deploy(STAGING.args);
       let id: string | undefined;
       for (let i = 0; i < 200 && !id; i++) {
@@ -282,8 +331,12 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
     it('cancels pending requests when a kill switch covers them', async () => {
       const { w, api, store } = await setup();
       const a = await w.session({ agent: 'deployer', session: 's1' }).authorize(STAGING);
-      const b = await w.session({ agent: 'senior-bot', session: 's2' }).authorize({ tool: 'write_file', args: { path: 'src/a' } });
-      const waiting = w.runtime.service<ApprovalWaiter>('approvals.wait')!.wait(a.approvalId!, { timeoutMs: 20_000 });
+      const b = await w
+        .session({ agent: 'senior-bot', session: 's2' })
+        .authorize({ tool: 'write_file', args: { path: 'src/a' } });
+      const waiting = w.runtime
+        .service<ApprovalWaiter>('approvals.wait')!
+        .wait(a.approvalId!, { timeoutMs: 20_000 });
       await w.kill('agent', 'deployer', 'incident 42', 'oncall');
       expect(await waiting).toBe('cancelled');
       const cancelled = await api.get(a.approvalId!);
@@ -291,7 +344,8 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       expect(cancelled.request.note).toMatch(/incident 42/);
       expect((await api.get(b.approvalId!)).request.status).toBe('pending');
       await w.kill('session', 's2', 'drill', 'oncall');
-      for (let i = 0; i < 100 && (await api.get(b.approvalId!)).request.status === 'pending'; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && (await api.get(b.approvalId!)).request.status === 'pending'; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect((await api.get(b.approvalId!)).request.status).toBe('cancelled');
       await w.runtime.ledger.flush();
       expect((await store.readLedger({ type: 'approval.cancelled' })).length).toBe(2);
@@ -302,21 +356,36 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       const s = w.session({ agent: 'deployer' });
       const m = await s.memoryWrite({ namespace: 'goals', key: 'k', value: 'ship faster' });
       expect(m.verdict).toBe('approve');
-      expect((await api.get(m.approvalId!)).request).toMatchObject({ tool: 'memory.write', server: 'goals', kind: 'memory.write' });
+      expect((await api.get(m.approvalId!)).request).toMatchObject({
+        tool: 'memory.write',
+        server: 'goals',
+        kind: 'memory.write',
+      });
       await api.approve(m.approvalId!, 'alice');
-      expect((await s.memoryWrite({ namespace: 'goals', key: 'k', value: 'ship faster' })).verdict).toBe('allow');
-      expect((await s.memoryWrite({ namespace: 'goals', key: 'k', value: 'ship slower' })).verdict).toBe('approve');
+      expect((await s.memoryWrite({ namespace: 'goals', key: 'k', value: 'ship faster' })).verdict).toBe(
+        'allow',
+      );
+      expect((await s.memoryWrite({ namespace: 'goals', key: 'k', value: 'ship slower' })).verdict).toBe(
+        'approve',
+      );
     });
 
     it('denies new requests beyond the open-request limit (approval flooding)', async () => {
-      const { w } = await setup({ config: ACTIONS_CONFIG.replace('approvals:\n', 'approvals:\n  maxPendingPerAgent: 2\n') });
+      const { w } = await setup({
+        config: ACTIONS_CONFIG.replace('approvals:\n', 'approvals:\n  maxPendingPerAgent: 2\n'),
+      });
       const s = w.session({ agent: 'deployer' });
-      for (const repo of ['acme/1', 'acme/2']) expect((await s.authorize({ tool: 'deploy', args: { repoId: repo, env: 'staging' } })).verdict).toBe('approve');
+      for (const repo of ['acme/1', 'acme/2'])
+        expect((await s.authorize({ tool: 'deploy', args: { repoId: repo, env: 'staging' } })).verdict).toBe(
+          'approve',
+        );
       const flood = await s.authorize({ tool: 'deploy', args: { repoId: 'acme/3', env: 'staging' } });
       expect(flood.verdict).toBe('deny');
       expect(flood.reasons.at(-1)?.message).toMatch(/already has 2 open approval requests/);
       // The same call as an open request is not a new request.
-      expect((await s.authorize({ tool: 'deploy', args: { repoId: 'acme/1', env: 'staging' } })).verdict).toBe('approve');
+      expect(
+        (await s.authorize({ tool: 'deploy', args: { repoId: 'acme/1', env: 'staging' } })).verdict,
+      ).toBe('approve');
     });
 
     it('cancels and sweeps', async () => {
@@ -331,7 +400,7 @@ export function approvalsSuite(label: string, makeStore: () => Promise<{ store: 
       expect(await broker.sweep()).toBe(1);
       expect((await api.get(e.approvalId!)).request.status).toBe('expired');
       expect(await api.list({ status: 'open' })).toEqual([]);
-      expect((await api.resolveId(e.approvalId!.slice(0, 30)))).toBe(e.approvalId);
+      expect(await api.resolveId(e.approvalId!.slice(0, 30))).toBe(e.approvalId);
     });
   });
 }

@@ -34,7 +34,10 @@ maturity:
 `;
 
 /** The least-privilege gate and approval rules, run against one store backend. */
-export function gatesSuite(label: string, makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+export function gatesSuite(
+  label: string,
+  makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
+): void {
   describe(`least privilege on ${label}`, () => {
     let toClose: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -45,11 +48,17 @@ export function gatesSuite(label: string, makeStore: () => Promise<{ store: Stor
       const { store, reopen } = await makeStore();
       const clock = new ManualClock(Date.now());
       const w = await actionsWarden(store, { clock, config });
-      toClose.push(() => store.close(), () => w.close());
+      toClose.push(
+        () => store.close(),
+        () => w.close(),
+      );
       const replica = async (): Promise<Warden> => {
         const s2 = await reopen();
         const w2 = await actionsWarden(s2, { clock, config });
-        toClose.push(() => s2.close(), () => w2.close());
+        toClose.push(
+          () => s2.close(),
+          () => w2.close(),
+        );
         return w2;
       };
       return { w, store, clock, replica };
@@ -64,14 +73,23 @@ export function gatesSuite(label: string, makeStore: () => Promise<{ store: Stor
       expect(d.reasons[0]).toMatchObject({ control: 'least-privilege', domain: 3, risk: 'ASI03' });
       expect(d.escalation).toEqual({
         who: ['olivia'],
-        missing: 'a grant of deploy to deployer covering these arguments (closest: deploy-acme; repoId must be like "acme/*" (got "evil/web"))',
+        missing:
+          'a grant of deploy to deployer covering these arguments (closest: deploy-acme; repoId must be like "acme/*" (got "evil/web"))',
       });
       const denied = await s.authorize({ tool: 'write_file', args: { path: 'db/users.sqlite' } });
-      expect(denied.reasons[0]?.message).toMatch(/grant no-db of deployer denies this write_file call \(database files are off limits\)/);
-      expect((await s.authorize({ tool: 'pay', args: { amount: 501 } })).reasons[0]?.message).toMatch(/amount must be <= 500/);
+      expect(denied.reasons[0]?.message).toMatch(
+        /grant no-db of deployer denies this write_file call \(database files are off limits\)/,
+      );
+      expect((await s.authorize({ tool: 'pay', args: { amount: 501 } })).reasons[0]?.message).toMatch(
+        /amount must be <= 500/,
+      );
       expect((await s.authorize({ tool: 'read_file', args: {} })).verdict).toBe('allow');
-      expect((await w.session({ agent: 'locked' }).authorize({ tool: 'read_file', args: {} })).reasons[0]?.message).toMatch(/holds no grants/);
-      expect((await w.session({ agent: 'intern-bot' }).authorize({ tool: 'read_file', args: {} })).verdict).toBe('allow');
+      expect(
+        (await w.session({ agent: 'locked' }).authorize({ tool: 'read_file', args: {} })).reasons[0]?.message,
+      ).toMatch(/holds no grants/);
+      expect(
+        (await w.session({ agent: 'intern-bot' }).authorize({ tool: 'read_file', args: {} })).verdict,
+      ).toBe('allow');
       await w.runtime.ledger.flush();
       expect((await store.readLedger({ type: 'approval.requested' })).length).toBe(0);
     });
@@ -79,10 +97,13 @@ export function gatesSuite(label: string, makeStore: () => Promise<{ store: Stor
     it('limits rates per sliding window, names the grantors, and releases units a later gate refused', async () => {
       const { w, clock, replica } = await setup(RATE_CONFIG);
       const s = w.session({ agent: 'reader' });
-      for (let i = 0; i < 3; i++) expect((await s.authorize({ tool: 'read_file', args: { i } })).verdict).toBe('allow');
+      for (let i = 0; i < 3; i++)
+        expect((await s.authorize({ tool: 'read_file', args: { i } })).verdict).toBe('allow');
       const fourth = await s.authorize({ tool: 'read_file', args: { i: 4 } });
       expect(fourth.verdict).toBe('deny');
-      expect(fourth.reasons[0]?.message).toMatch(/reached the rate of grant few-reads: 3 read_file calls per 1h/);
+      expect(fourth.reasons[0]?.message).toMatch(
+        /reached the rate of grant few-reads: 3 read_file calls per 1h/,
+      );
       expect(fourth.escalation?.who).toEqual(['security-team']);
       clock.advance(3_600_000);
       expect((await s.authorize({ tool: 'read_file', args: { i: 5 } })).verdict).toBe('allow');
@@ -94,7 +115,10 @@ export function gatesSuite(label: string, makeStore: () => Promise<{ store: Stor
       let shared = false;
       for (let i = 0; i < 100 && !shared; i++) {
         await new Promise((r) => setTimeout(r, 20));
-        shared = (w.runtime.service<{ counters: { usage(k: string, p: number, n: number): { count: number } } }>('actions')!.counters.usage('grant\u0000reader\u00000', 3_600_000, clock.t).count) === 2;
+        shared =
+          w.runtime
+            .service<{ counters: { usage(k: string, p: number, n: number): { count: number } } }>('actions')!
+            .counters.usage('grant\u0000reader\u00000', 3_600_000, clock.t).count === 2;
       }
       expect(shared).toBe(true);
 
@@ -114,7 +138,10 @@ export function gatesSuite(label: string, makeStore: () => Promise<{ store: Stor
       const { w } = await setup(RATE_CONFIG);
       const d = await w.session({ agent: 'payer' }).authorize({ tool: 'pay', args: { amount: 1 } });
       expect(d.verdict).toBe('approve');
-      expect(d.reasons[0]).toMatchObject({ control: 'approval-rule', message: 'every-payment requires a person to approve pay' });
+      expect(d.reasons[0]).toMatchObject({
+        control: 'approval-rule',
+        message: 'every-payment requires a person to approve pay',
+      });
       expect(d.escalation?.who).toEqual(['alice']);
     });
   });

@@ -15,12 +15,17 @@ export function postgresForTests(name: string) {
     try {
       await admin.connect();
     } catch (error) {
-      unreachable = new Error(`PostgreSQL is unreachable at ${url} (set WARDEN_TEST_PG_URL): ${String(error)}`);
+      unreachable = new Error(
+        `PostgreSQL is unreachable at ${url} (set WARDEN_TEST_PG_URL): ${String(error)}`,
+      );
     }
   });
   afterAll(async () => {
     if (unreachable) return;
-    const { rows } = await admin.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)', [prefix]);
+    const { rows } = await admin.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [prefix],
+    );
     for (const { nspname } of rows) await admin.query(`DROP SCHEMA ${quoteIdent(nspname)} CASCADE`);
     await admin.end();
   });

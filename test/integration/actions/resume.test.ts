@@ -19,15 +19,20 @@ const PROD = { tool: 'deploy', args: { repoId: 'acme/web', env: 'prod' } };
 /** Runs the worker in another process (npx tsx) and returns its exit code and JSON output. */
 function worker(job: Record<string, unknown>): Promise<{ code: number; out: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    execFile('npx', ['tsx', WORKER, JSON.stringify(job)], { timeout: 60_000, env: process.env }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve({ code, out: JSON.parse(line) as Record<string, unknown> });
-      } catch {
-        reject(new Error(`worker printed ${JSON.stringify(stdout)} (exit ${code}): ${stderr}`));
-      }
-    });
+    execFile(
+      'npx',
+      ['tsx', WORKER, JSON.stringify(job)],
+      { timeout: 60_000, env: process.env },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        const line = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve({ code, out: JSON.parse(line) as Record<string, unknown> });
+        } catch {
+          reject(new Error(`worker printed ${JSON.stringify(stdout)} (exit ${code}): ${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -61,7 +66,10 @@ for (const b of backends) {
     async function setup(): Promise<{ w: Warden; job: Record<string, unknown>; store: Store }> {
       const { store, job } = await b.make();
       const w = await actionsWarden(store);
-      toClose.push(() => store.close(), () => w.close());
+      toClose.push(
+        () => store.close(),
+        () => w.close(),
+      );
       return { w, store, job: { ...job, config: ACTIONS_CONFIG } };
     }
 
@@ -70,7 +78,9 @@ for (const b of backends) {
       const s = w.session({ agent: 'deployer' });
       const d = await s.authorize(STAGING);
       expect(d.verdict).toBe('approve');
-      const waiting = w.runtime.service<ApprovalWaiter>('approvals.wait')!.wait(d.approvalId!, { timeoutMs: 50_000 });
+      const waiting = w.runtime
+        .service<ApprovalWaiter>('approvals.wait')!
+        .wait(d.approvalId!, { timeoutMs: 50_000 });
       const granted = await worker({ ...job, action: 'approve', id: d.approvalId, by: 'alice' });
       expect(granted).toMatchObject({ code: 0, out: { status: 'granted', resolvedBy: ['alice'] } });
       expect(await waiting).toBe('granted');
@@ -85,7 +95,12 @@ for (const b of backends) {
       const redeemed = await worker({ ...job, action: 'redeem', agent: 'deployer', call: STAGING });
       expect(redeemed.out).toMatchObject({ verdict: 'allow', approvalId: d.approvalId });
       expect((await w.session({ agent: 'deployer' }).authorize(STAGING)).verdict).toBe('approve');
-      const altered = await worker({ ...job, action: 'redeem', agent: 'deployer', call: { tool: 'deploy', args: { repoId: 'acme/web', env: 'staging', x: 1 } } });
+      const altered = await worker({
+        ...job,
+        action: 'redeem',
+        agent: 'deployer',
+        call: { tool: 'deploy', args: { repoId: 'acme/web', env: 'staging', x: 1 } },
+      });
       expect(altered.out).toMatchObject({ verdict: 'approve' });
     });
 
@@ -113,16 +128,27 @@ for (const b of backends) {
       const m = w.runtime.service<MaturityService>('maturity')!;
       await w.session({ agent: 'intern-bot' }).authorize({ tool: 'read_file', args: {} });
       await w.runtime.ledger.flush();
-      const promoted = await worker({ ...job, action: 'promote', agent: 'intern-bot', by: 'alice', now: Date.now() + 15 * 86_400_000 });
+      const promoted = await worker({
+        ...job,
+        action: 'promote',
+        agent: 'intern-bot',
+        by: 'alice',
+        now: Date.now() + 15 * 86_400_000,
+      });
       expect(promoted.out).toMatchObject({ ok: true, to: 'junior' });
-      for (let i = 0; i < 250 && m.phaseOf('intern-bot') !== 'junior'; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && m.phaseOf('intern-bot') !== 'junior'; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(m.phaseOf('intern-bot')).toBe('junior');
       const raised = await worker({ ...job, action: 'alert', agent: 'senior-bot' });
-      for (let i = 0; i < 250 && m.phaseOf('senior-bot') !== 'junior'; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 250 && m.phaseOf('senior-bot') !== 'junior'; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(m.phaseOf('senior-bot')).toBe('junior');
       await m.demoter.idle();
       await w.runtime.ledger.flush();
-      expect((await store.readLedger({ type: 'phase.demoted' }))[0]).toMatchObject({ agent: 'senior-bot', data: { alert: raised.out.id } });
+      expect((await store.readLedger({ type: 'phase.demoted' }))[0]).toMatchObject({
+        agent: 'senior-bot',
+        data: { alert: raised.out.id },
+      });
     });
   });
 }

@@ -32,7 +32,10 @@ maturity:
 `;
 
 /** Each maturity phase as a run-time gate, run against one store backend. */
-export function phasesSuite(label: string, makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+export function phasesSuite(
+  label: string,
+  makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
+): void {
   describe(`phases at run time on ${label}`, () => {
     let toClose: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -43,11 +46,17 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       const { store, reopen } = await makeStore();
       const clock = new ManualClock(Date.now());
       const w = await actionsWarden(store, { clock, config });
-      toClose.push(() => store.close(), () => w.close());
+      toClose.push(
+        () => store.close(),
+        () => w.close(),
+      );
       const replica = async (): Promise<Warden> => {
         const s2 = await reopen();
         const w2 = await actionsWarden(s2, { clock, config });
-        toClose.push(() => s2.close(), () => w2.close());
+        toClose.push(
+          () => s2.close(),
+          () => w2.close(),
+        );
         return w2;
       };
       return { w, store, clock, replica, maturity: w.runtime.service<MaturityService>('maturity')! };
@@ -57,7 +66,11 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       const { w } = await setup();
       const s = w.session({ agent: 'intern-bot' });
       expect((await s.authorize({ tool: 'read_file', args: {} })).verdict).toBe('allow');
-      for (const d of [await s.authorize({ tool: 'write_file', args: {} }), await s.authorize({ tool: 'deploy', args: {} }), await s.memoryWrite({ namespace: 'n', key: 'k', value: 1 })]) {
+      for (const d of [
+        await s.authorize({ tool: 'write_file', args: {} }),
+        await s.authorize({ tool: 'deploy', args: {} }),
+        await s.memoryWrite({ namespace: 'n', key: 'k', value: 1 }),
+      ]) {
         expect(d.verdict).toBe('deny');
         expect(d.reasons[0]).toMatchObject({ control: 'phase', evidence: { phase: 'intern' } });
         expect(d.escalation?.missing).toMatch(/promotion to Junior/);
@@ -78,11 +91,15 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
     it('Senior: pre-approved classes run alone, everything else that changes anything escalates', async () => {
       const { w } = await setup();
       const s = w.session({ agent: 'senior-bot' });
-      expect((await s.authorize({ tool: 'write_file', args: { path: 'docs/guide.md' } })).verdict).toBe('allow');
+      expect((await s.authorize({ tool: 'write_file', args: { path: 'docs/guide.md' } })).verdict).toBe(
+        'allow',
+      );
       const src = await s.authorize({ tool: 'write_file', args: { path: 'src/app.ts' } });
       expect(src.verdict).toBe('approve');
       expect(src.reasons[0]?.message).toMatch(/not in a pre-approved action class/);
-      expect((await s.authorize({ tool: 'write_file', args: { path: 'docs/../src/app.ts' } })).verdict).toBe('approve');
+      expect((await s.authorize({ tool: 'write_file', args: { path: 'docs/../src/app.ts' } })).verdict).toBe(
+        'approve',
+      );
       expect((await s.authorize({ tool: 'deploy', args: { repoId: 'acme/x' } })).verdict).toBe('approve');
       expect((await s.memoryWrite({ namespace: 'notes/today', key: 'k', value: 1 })).verdict).toBe('allow');
       expect((await s.memoryWrite({ namespace: 'goals', key: 'k', value: 1 })).verdict).toBe('approve');
@@ -96,7 +113,10 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       expect((await s.authorize({ tool: 'deploy', args: { n: 2 } })).verdict).toBe('allow');
       const third = await s.authorize({ tool: 'deploy', args: { n: 3 } });
       expect(third.verdict).toBe('approve');
-      expect(third.reasons[0]).toMatchObject({ control: 'cap', evidence: { cap: 'two-per-hour', used: 2, limit: 2 } });
+      expect(third.reasons[0]).toMatchObject({
+        control: 'cap',
+        evidence: { cap: 'two-per-hour', used: 2, limit: 2 },
+      });
       await approvalsOf(w).api.approve(third.approvalId!, 'alice');
       expect((await s.authorize({ tool: 'deploy', args: { n: 3 } })).verdict).toBe('allow');
       const m = w.runtime.service<MaturityService>('maturity')!;
@@ -113,7 +133,9 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       const over = await pay.authorize({ tool: 'pay', args: { amount: 1 } });
       expect(over.verdict).toBe('approve');
       expect(over.reasons[0]?.message).toMatch(/would exceed cap spend: 1001 in amount in 1d, limit 1000/);
-      expect((await pay.authorize({ tool: 'pay', args: { amount: 'a lot' } })).reasons[0]?.message).toMatch(/does not give as a usable value/);
+      expect((await pay.authorize({ tool: 'pay', args: { amount: 'a lot' } })).reasons[0]?.message).toMatch(
+        /does not give as a usable value/,
+      );
       const dep = w.session({ agent: 'spreader' });
       expect((await dep.authorize({ tool: 'deploy', args: { repoId: 'a' } })).verdict).toBe('allow');
       expect((await dep.authorize({ tool: 'deploy', args: { repoId: 'b' } })).verdict).toBe('allow');
@@ -129,12 +151,19 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       expect((await n.authorize({ tool: 'deploy', args: { repoId: 'ok/y' } })).verdict).toBe('approve');
       const u = w.session({ agent: 'uncapped' });
       expect((await u.authorize({ tool: 'write_file', args: { path: 'docs/a' } })).verdict).toBe('allow');
-      expect((await u.authorize({ tool: 'write_file', args: { path: 'src/a' } })).reasons[0]?.message).toMatch(/Principal without caps/);
+      expect(
+        (await u.authorize({ tool: 'write_file', args: { path: 'src/a' } })).reasons[0]?.message,
+      ).toMatch(/Principal without caps/);
       // A new process rebuilds the windows from the ledger.
       await w.runtime.ledger.flush();
       const later = await reopen();
-      expect(later.runtime.service<MaturityService>('maturity')!.gate.usage('narrow', clock.t)[0]?.used).toBe(1);
-      expect((await later.session({ agent: 'narrow' }).authorize({ tool: 'deploy', args: { repoId: 'ok/z' } })).verdict).toBe('approve');
+      expect(later.runtime.service<MaturityService>('maturity')!.gate.usage('narrow', clock.t)[0]?.used).toBe(
+        1,
+      );
+      expect(
+        (await later.session({ agent: 'narrow' }).authorize({ tool: 'deploy', args: { repoId: 'ok/z' } }))
+          .verdict,
+      ).toBe('approve');
     });
 
     it('reads the effective phase from the store, cached and refreshed by pub/sub on every replica', async () => {
@@ -148,11 +177,16 @@ export function phasesSuite(label: string, makeStore: () => Promise<{ store: Sto
       const r = await maturity.promote('intern-bot', 'junior', 'alice');
       expect(r.missing).toEqual([]);
       expect(maturity.phaseOf('intern-bot')).toBe('junior');
-      expect((await w.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict).toBe('approve');
+      expect(
+        (await w.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict,
+      ).toBe('approve');
       const otherMaturity = other.runtime.service<MaturityService>('maturity')!;
-      for (let i = 0; i < 100 && otherMaturity.phaseOf('intern-bot') !== 'junior'; i++) await new Promise((res) => setTimeout(res, 20));
+      for (let i = 0; i < 100 && otherMaturity.phaseOf('intern-bot') !== 'junior'; i++)
+        await new Promise((res) => setTimeout(res, 20));
       expect(otherMaturity.phaseOf('intern-bot')).toBe('junior');
-      expect((await other.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict).toBe('approve');
+      expect(
+        (await other.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict,
+      ).toBe('approve');
     });
   });
 }

@@ -30,11 +30,24 @@ maturity:
 `;
 
 function alert(id: string, agent: string, severity: string, ts: number, status = 'open') {
-  return { id, rule: 'test-rule', severity, agent, ts, message: `alert ${id}`, evidence: { events: [] }, actions: ['record'], status };
+  return {
+    id,
+    rule: 'test-rule',
+    severity,
+    agent,
+    ts,
+    message: `alert ${id}`,
+    evidence: { events: [] },
+    actions: ['record'],
+    status,
+  };
 }
 
 /** Promotion with evidence and demotion on critical alerts, against one store backend. */
-export function promotionSuite(label: string, makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+export function promotionSuite(
+  label: string,
+  makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
+): void {
   describe(`promotion and demotion on ${label}`, () => {
     let toClose: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -45,11 +58,17 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       const { store, reopen } = existing ?? (await makeStore());
       const clock = new ManualClock(Date.now());
       const w = await actionsWarden(store, { clock, config });
-      toClose.push(() => store.close(), () => w.close());
+      toClose.push(
+        () => store.close(),
+        () => w.close(),
+      );
       const replica = async (cfg = config): Promise<Warden> => {
         const s2 = await reopen();
         const w2 = await actionsWarden(s2, { clock, config: cfg });
-        toClose.push(() => s2.close(), () => w2.close());
+        toClose.push(
+          () => s2.close(),
+          () => w2.close(),
+        );
         return w2;
       };
       const maturity = w.runtime.service<MaturityService>('maturity')!;
@@ -64,16 +83,24 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       const { w, store, clock, maturity } = await setup();
       let r = await maturity.promote('rookie', 'junior', 'alice');
       expect(r.ok).toBe(false);
-      expect(r.missing.join('\n')).toMatch(/time-at-phase: no record of rookie acting yet; 14 days at Intern are needed/);
+      expect(r.missing.join('\n')).toMatch(
+        /time-at-phase: no record of rookie acting yet; 14 days at Intern are needed/,
+      );
       await act(w, 'rookie');
       clock.advance(10 * DAY);
       r = await maturity.promote('rookie', 'junior', 'olivia');
       expect(r.missing).toEqual([
-        'time-at-phase: 10.0 days at Intern since ' + new Date(clock.t - 10 * DAY).toISOString() + '; 14 are needed (4.0 to go)',
+        'time-at-phase: 10.0 days at Intern since ' +
+          new Date(clock.t - 10 * DAY).toISOString() +
+          '; 14 are needed (4.0 to go)',
         'sign-off: olivia owns rookie and may not sign off its promotion (approvals.selfApproval: forbid)',
       ]);
-      expect((await maturity.promote('rookie', 'junior', 'bob')).missing.at(-1)).toMatch(/does not hold a sign-off role/);
-      expect((await maturity.promote('rookie', 'senior', 'alice')).missing[0]).toMatch(/one phase at a time: Intern to Junior, not to Senior/);
+      expect((await maturity.promote('rookie', 'junior', 'bob')).missing.at(-1)).toMatch(
+        /does not hold a sign-off role/,
+      );
+      expect((await maturity.promote('rookie', 'senior', 'alice')).missing[0]).toMatch(
+        /one phase at a time: Intern to Junior, not to Senior/,
+      );
       expect((await maturity.promote('helper', 'intern', 'alice')).missing[0]).toMatch(/already Junior/);
       expect(maturity.phaseOf('rookie')).toBe('intern');
       expect(await store.getDoc(AGENT_STATE_COLLECTION, 'rookie')).toBeUndefined();
@@ -91,10 +118,21 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
         ['time-at-phase', true],
         ['no-critical-alerts', true],
       ]);
-      const doc = await store.getDoc<{ phase: string; since: number; history: { phase: string; by: string; reason: string }[] }>(AGENT_STATE_COLLECTION, 'rookie');
-      expect(doc?.body).toMatchObject({ phase: 'junior', since: clock.t, history: [{ phase: 'junior', from: 'intern', by: 'alice', reason: 'two clean weeks' }] });
+      const doc = await store.getDoc<{
+        phase: string;
+        since: number;
+        history: { phase: string; by: string; reason: string }[];
+      }>(AGENT_STATE_COLLECTION, 'rookie');
+      expect(doc?.body).toMatchObject({
+        phase: 'junior',
+        since: clock.t,
+        history: [{ phase: 'junior', from: 'intern', by: 'alice', reason: 'two clean weeks' }],
+      });
       await w.runtime.ledger.flush();
-      expect((await store.readLedger({ type: 'phase.promoted' }))[0]).toMatchObject({ agent: 'rookie', data: { from: 'intern', to: 'junior', signoff: 'alice' } });
+      expect((await store.readLedger({ type: 'phase.promoted' }))[0]).toMatchObject({
+        agent: 'rookie',
+        data: { from: 'intern', to: 'junior', signoff: 'alice' },
+      });
       // The clock restarts at Junior (7 days there).
       expect((await maturity.promote('rookie', 'senior', 'alice')).missing[0]).toMatch(/0\.0 days at Junior/);
       clock.advance(7 * DAY);
@@ -108,18 +146,48 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       const { w, store, clock, maturity } = await setup();
       await act(w, 'helper');
       clock.advance(8 * DAY);
-      await store.putDoc('alerts', 'al-old', alert('al-old', 'helper', 'critical', clock.t - 30 * DAY, 'closed'));
+      await store.putDoc(
+        'alerts',
+        'al-old',
+        alert('al-old', 'helper', 'critical', clock.t - 30 * DAY, 'closed'),
+      );
       await store.putDoc('alerts', 'al-high', alert('al-high', 'helper', 'high', clock.t - DAY));
-      await store.putDoc('alerts', 'al-crit', alert('al-crit', 'helper', 'critical', clock.t - DAY, 'closed'));
+      await store.putDoc(
+        'alerts',
+        'al-crit',
+        alert('al-crit', 'helper', 'critical', clock.t - DAY, 'closed'),
+      );
       const r = await maturity.evidence('helper', 'senior');
-      expect(r.missing).toEqual([expect.stringMatching(/^no-critical-alerts: critical alert: al-crit \(test-rule\)/)]);
+      expect(r.missing).toEqual([
+        expect.stringMatching(/^no-critical-alerts: critical alert: al-crit \(test-rule\)/),
+      ]);
       await store.deleteDoc('alerts', 'al-crit');
       expect((await maturity.evidence('helper', 'senior')).ok).toBe(true);
-      maturity.addEvidence({ name: 'checklist', description: 'the 20 questions', appliesTo: (to) => to !== 'junior', check: () => Promise.resolve({ ok: false, detail: 'question 7 is no' }) });
-      expect((await maturity.promote('helper', 'senior', 'alice')).missing).toEqual(['checklist: question 7 is no']);
-      expect(() => { maturity.addEvidence({ name: 'checklist', description: '', check: () => Promise.resolve({ ok: true, detail: '' }) }); }).toThrow(/twice/);
-      const strict = await setup(CONFIG.replace('    signoffRoles: [security]', '    signoffRoles: [security]\n    evidence: [time-at-phase, twin-run]'));
-      expect((await strict.maturity.evidence('helper', 'senior')).missing).toContain('twin-run: evidence check twin-run is not available (named in maturity.promotion.evidence)');
+      maturity.addEvidence({
+        name: 'checklist',
+        description: 'the 20 questions',
+        appliesTo: (to) => to !== 'junior',
+        check: () => Promise.resolve({ ok: false, detail: 'question 7 is no' }),
+      });
+      expect((await maturity.promote('helper', 'senior', 'alice')).missing).toEqual([
+        'checklist: question 7 is no',
+      ]);
+      expect(() => {
+        maturity.addEvidence({
+          name: 'checklist',
+          description: '',
+          check: () => Promise.resolve({ ok: true, detail: '' }),
+        });
+      }).toThrow(/twice/);
+      const strict = await setup(
+        CONFIG.replace(
+          '    signoffRoles: [security]',
+          '    signoffRoles: [security]\n    evidence: [time-at-phase, twin-run]',
+        ),
+      );
+      expect((await strict.maturity.evidence('helper', 'senior')).missing).toContain(
+        'twin-run: evidence check twin-run is not available (named in maturity.promotion.evidence)',
+      );
     });
 
     it('demotes on a critical alert, once, on every replica, and says so in the ledger', async () => {
@@ -128,8 +196,20 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       const otherMaturity = other.runtime.service<MaturityService>('maturity')!;
       clock.advance(DAY);
       await store.putDoc('alerts', 'al-1', alert('al-1', 'veteran', 'critical', clock.t));
-      await store.publish('warden_alerts', { type: 'alert.raised', id: 'al-1', rule: 'test-rule', severity: 'critical', agent: 'veteran', ts: clock.t });
-      for (let i = 0; i < 200 && (maturity.phaseOf('veteran') !== 'junior' || otherMaturity.phaseOf('veteran') !== 'junior'); i++) {
+      await store.publish('warden_alerts', {
+        type: 'alert.raised',
+        id: 'al-1',
+        rule: 'test-rule',
+        severity: 'critical',
+        agent: 'veteran',
+        ts: clock.t,
+      });
+      for (
+        let i = 0;
+        i < 200 &&
+        (maturity.phaseOf('veteran') !== 'junior' || otherMaturity.phaseOf('veteran') !== 'junior');
+        i++
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       await maturity.demoter.idle();
@@ -137,7 +217,13 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       expect(maturity.phaseOf('veteran')).toBe('junior');
       expect(otherMaturity.phaseOf('veteran')).toBe('junior');
       // Announced again (or heard by both replicas): no second demotion.
-      await store.publish('warden_alerts', { type: 'alert.raised', id: 'al-1', severity: 'critical', agent: 'veteran', ts: clock.t });
+      await store.publish('warden_alerts', {
+        type: 'alert.raised',
+        id: 'al-1',
+        severity: 'critical',
+        agent: 'veteran',
+        ts: clock.t,
+      });
       await new Promise((r) => setTimeout(r, 150));
       await maturity.demoter.idle();
       expect(maturity.phaseOf('veteran')).toBe('junior');
@@ -145,12 +231,29 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       await other.runtime.ledger.flush();
       const records = await store.readLedger({ type: 'phase.demoted' });
       expect(records).toHaveLength(1);
-      expect(records[0]).toMatchObject({ agent: 'veteran', data: { from: 'senior', to: 'junior', automatic: true, alert: 'al-1' } });
-      expect((await w.session({ agent: 'veteran' }).authorize({ tool: 'write_file', args: {} })).verdict).toBe('approve');
+      expect(records[0]).toMatchObject({
+        agent: 'veteran',
+        data: { from: 'senior', to: 'junior', automatic: true, alert: 'al-1' },
+      });
+      expect(
+        (await w.session({ agent: 'veteran' }).authorize({ tool: 'write_file', args: {} })).verdict,
+      ).toBe('approve');
       // Ignored: not critical, unknown agent, closed announcements.
       await store.putDoc('alerts', 'al-2', alert('al-2', 'chief', 'high', clock.t));
-      await store.publish('warden_alerts', { type: 'alert.raised', id: 'al-2', severity: 'high', agent: 'chief', ts: clock.t });
-      await store.publish('warden_alerts', { type: 'alert.raised', id: 'al-3', severity: 'critical', agent: 'ghost', ts: clock.t });
+      await store.publish('warden_alerts', {
+        type: 'alert.raised',
+        id: 'al-2',
+        severity: 'high',
+        agent: 'chief',
+        ts: clock.t,
+      });
+      await store.publish('warden_alerts', {
+        type: 'alert.raised',
+        id: 'al-3',
+        severity: 'critical',
+        agent: 'ghost',
+        ts: clock.t,
+      });
       await new Promise((r) => setTimeout(r, 150));
       await maturity.demoter.idle();
       expect(maturity.phaseOf('chief')).toBe('principal');
@@ -160,10 +263,16 @@ export function promotionSuite(label: string, makeStore: () => Promise<{ store: 
       const made = await makeStore();
       await made.store.putDoc('alerts', 'al-9', alert('al-9', 'chief', 'critical', Date.now() - 1000));
       await made.store.putDoc('alerts', 'al-8', alert('al-8', 'rookie', 'critical', Date.now() - 1000));
-      const { maturity, store } = await setup(CONFIG.replace('maturity:\n', 'maturity:\n  demotion: { onCritical: intern }\n'), made);
+      const { maturity, store } = await setup(
+        CONFIG.replace('maturity:\n', 'maturity:\n  demotion: { onCritical: intern }\n'),
+        made,
+      );
       expect(maturity.phaseOf('chief')).toBe('intern');
       expect(maturity.phaseOf('rookie')).toBe('intern');
-      const rookie = await store.getDoc<{ since: number; history: { alert?: string; reason: string }[] }>(AGENT_STATE_COLLECTION, 'rookie');
+      const rookie = await store.getDoc<{ since: number; history: { alert?: string; reason: string }[] }>(
+        AGENT_STATE_COLLECTION,
+        'rookie',
+      );
       expect(rookie?.body.history[0]).toMatchObject({ alert: 'al-8' });
       expect(rookie?.body.history[0]?.reason).toMatch(/stays Intern, time at phase restarts/);
     });

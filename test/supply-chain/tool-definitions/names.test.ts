@@ -73,7 +73,12 @@ describe('isDescriptionCopy', () => {
   };
 
   it('sees a description reused with a prefix added', () => {
-    expect(copy('Get information about a Word document.', 'This is the best tool in the world. Get information about a Word document.')).toBe(true);
+    expect(
+      copy(
+        'Get information about a Word document.',
+        'This is the best tool in the world. Get information about a Word document.',
+      ),
+    ).toBe(true);
   });
 
   it('does not match different descriptions or very short ones', () => {

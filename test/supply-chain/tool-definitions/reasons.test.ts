@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { findingsToReasons, TOOL_DEFINITION_CONTROL } from '../../../src/supply-chain/tool-definitions/reasons.js';
+import {
+  findingsToReasons,
+  TOOL_DEFINITION_CONTROL,
+} from '../../../src/supply-chain/tool-definitions/reasons.js';
 import { scanToolDefinition } from '../../../src/supply-chain/tool-definitions/scan.js';
 
 describe('findingsToReasons', () => {
@@ -17,6 +20,10 @@ describe('findingsToReasons', () => {
       expect(reason.evidence).toMatchObject({ tool: 'notes', server: 'notes-srv' });
     }
     expect(reasons.some((x) => x.evidence?.['rule'] === 'param-bare-token')).toBe(false);
-    expect(findingsToReasons({ name: 'notes' }, r.findings, 'low').some((x) => x.evidence?.['rule'] === 'param-bare-token')).toBe(true);
+    expect(
+      findingsToReasons({ name: 'notes' }, r.findings, 'low').some(
+        (x) => x.evidence?.['rule'] === 'param-bare-token',
+      ),
+    ).toBe(true);
   });
 });

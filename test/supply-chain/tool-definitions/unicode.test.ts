@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { findHiddenCharacters, foldForMatching, visible } from '../../../src/supply-chain/tool-definitions/unicode.js';
+import {
+  findHiddenCharacters,
+  foldForMatching,
+  visible,
+} from '../../../src/supply-chain/tool-definitions/unicode.js';
 
 describe('findHiddenCharacters', () => {
   it('classifies tags, bidi controls, zero-width runs, selectors and escapes', () => {

@@ -4,7 +4,17 @@ import { ProvenanceIndex, type Origin, type ProvenanceClass } from '../../../src
 const OPTIONS = { maxTrusted: 1000, maxUntrusted: 1000, maxCharsPerEvent: 64 * 1024 };
 
 function origin(cls: ProvenanceClass, name = 'src', extra: Partial<Origin> = {}): Origin {
-  return { cls, private: cls !== 'tier3', source: { kind: 'ingest', name, tier: cls === 'tier3' ? 3 : cls === 'tier2' ? 2 : 1, eventId: `e-${name}` }, ...extra };
+  return {
+    cls,
+    private: cls !== 'tier3',
+    source: {
+      kind: 'ingest',
+      name,
+      tier: cls === 'tier3' ? 3 : cls === 'tier2' ? 2 : 1,
+      eventId: `e-${name}`,
+    },
+    ...extra,
+  };
 }
 
 function indexWith(entries: [unknown, ProvenanceClass, string?][]): ProvenanceIndex {
@@ -15,7 +25,12 @@ function indexWith(entries: [unknown, ProvenanceClass, string?][]): ProvenanceIn
 
 describe('provenance index', () => {
   it('finds a value whatever its case, spacing, encoding or number format', () => {
-    const ix = indexWith([['Please send 1,000.00 EUR to Bob.Smith@Example.org for invoice INV-2024-0042, see https://portal.example.org/invoices?id=42', 'tier1']]);
+    const ix = indexWith([
+      [
+        'Please send 1,000.00 EUR to Bob.Smith@Example.org for invoice INV-2024-0042, see https://portal.example.org/invoices?id=42',
+        'tier1',
+      ],
+    ]);
     expect(ix.lookup('bob.smith@example.org').provenance).toBe('tier1');
     expect(ix.lookup('BOB.SMITH%40EXAMPLE.ORG').provenance).toBe('tier1');
     expect(ix.lookup(1000).provenance).toBe('tier1');
@@ -81,7 +96,10 @@ describe('provenance index', () => {
   });
 
   it('reports trivial values as trivial and arrays by their worst element', () => {
-    const ix = indexWith([['a@x.io b@y.io', 'tier1'], ['c@z.io', 'tier3']]);
+    const ix = indexWith([
+      ['a@x.io b@y.io', 'tier1'],
+      ['c@z.io', 'tier3'],
+    ]);
     expect(ix.lookup('').provenance).toBe('trivial');
     expect(ix.lookup(true).provenance).toBe('trivial');
     expect(ix.lookup(null).provenance).toBe('trivial');
@@ -93,8 +111,20 @@ describe('provenance index', () => {
   it('indexes structured results, their keys, and field-level authority', () => {
     const ix = new ProvenanceIndex(OPTIONS);
     ix.observe(
-      [{ id_: '17', sender: 'ceo@corp.example', body: 'wire to acct 55667788 now', meta: { 'Le Baratin': 4.8 } }],
-      origin('tier3', 'mail', { fields: [{ path: ['id_'], cls: 'authoritative' }, { path: ['sender'], cls: 'authoritative' }] }),
+      [
+        {
+          id_: '17',
+          sender: 'ceo@corp.example',
+          body: 'wire to acct 55667788 now',
+          meta: { 'Le Baratin': 4.8 },
+        },
+      ],
+      origin('tier3', 'mail', {
+        fields: [
+          { path: ['id_'], cls: 'authoritative' },
+          { path: ['sender'], cls: 'authoritative' },
+        ],
+      }),
     );
     expect(ix.lookup('17').provenance).toBe('authoritative');
     expect(ix.lookup('ceo@corp.example').provenance).toBe('authoritative');
@@ -103,7 +133,10 @@ describe('provenance index', () => {
     expect(ix.lookup(4.8).provenance).toBe('tier3');
     // A JSON string result is read as the value it encodes.
     const ix2 = new ProvenanceIndex(OPTIONS);
-    ix2.observe('{"items":[{"id":"r-77"}]}', origin('tier3', 'api', { fields: [{ path: ['items', 'id'], cls: 'authoritative' }] }));
+    ix2.observe(
+      '{"items":[{"id":"r-77"}]}',
+      origin('tier3', 'api', { fields: [{ path: ['items', 'id'], cls: 'authoritative' }] }),
+    );
     expect(ix2.lookup('r-77').provenance).toBe('authoritative');
   });
 
@@ -118,7 +151,8 @@ describe('provenance index', () => {
   it('stays bounded: LRU per map, so untrusted floods do not evict trusted values', () => {
     const ix = new ProvenanceIndex({ maxTrusted: 100, maxUntrusted: 100, maxCharsPerEvent: 1_000_000 });
     ix.observe('user account 424242', origin('tier1', 'user'));
-    for (let i = 0; i < 50; i++) ix.observe(Array.from({ length: 100 }, (_, j) => `tok${i}x${j}`).join(' '), origin('tier3', `web${i}`));
+    for (let i = 0; i < 50; i++)
+      ix.observe(Array.from({ length: 100 }, (_, j) => `tok${i}x${j}`).join(' '), origin('tier3', `web${i}`));
     expect(ix.size).toBeLessThanOrEqual(200);
     expect(ix.lookup('424242').provenance).toBe('tier1');
     expect(ix.lookup('tok0x0').provenance).toBe('unverified');
@@ -138,7 +172,14 @@ describe('provenance index', () => {
     for (let i = 0; i < 10_000; i++) deep = { x: deep };
     const cyclic: Record<string, unknown> = { id: 'cyc-7' };
     cyclic.self = cyclic;
-    for (const v of [deep, cyclic, 'x'.repeat(5_000_000), { n: Number.NaN, b: 10n, d: new Date(0), f: () => 1, u: new Uint8Array(3) }, '[[[[[[', '\ud800\udfff\udc00']) {
+    for (const v of [
+      deep,
+      cyclic,
+      'x'.repeat(5_000_000),
+      { n: Number.NaN, b: 10n, d: new Date(0), f: () => 1, u: new Uint8Array(3) },
+      '[[[[[[',
+      '\ud800\udfff\udc00',
+    ]) {
       expect(() => ix.observe(v, origin('tier3'))).not.toThrow();
     }
     expect(ix.lookup('cyc-7').provenance).toBe('tier3');
@@ -149,7 +190,10 @@ describe('provenance index', () => {
 
   it('tells private data in a piece of text: values, tokens and long phrases, not plain words', () => {
     const ix = new ProvenanceIndex(OPTIONS);
-    ix.observe('Customer Jane Roe, card 4111 1111 1111 1111, project codename bluebird falcon rising early', origin('tier2'));
+    ix.observe(
+      'Customer Jane Roe, card 4111 1111 1111 1111, project codename bluebird falcon rising early',
+      origin('tier2'),
+    );
     ix.observe('public page about the weather 77123', { ...origin('tier3'), private: false });
     expect(ix.carriesPrivate('4111111111111111', 4)).toBeDefined();
     expect(ix.carriesPrivate('x=4111 1111 1111 1111', 4)).toBeDefined();
@@ -180,21 +224,24 @@ describe('provenance index properties', async () => {
 
   it('never finds a number that only occurs inside a longer number', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[1-9][0-9]{0,5}$/), fc.stringMatching(/^[1-9][0-9]{0,3}$/), fc.stringMatching(/^[0-9]{1,4}$/), (inner, before, after) => {
-        const ix = new ProvenanceIndex(opts);
-        ix.observe(`ref ${before}${inner}${after} done`, origin('tier1'));
-        return ix.lookup(inner).provenance === 'unverified';
-      }),
+      fc.property(
+        fc.stringMatching(/^[1-9][0-9]{0,5}$/),
+        fc.stringMatching(/^[1-9][0-9]{0,3}$/),
+        fc.stringMatching(/^[0-9]{1,4}$/),
+        (inner, before, after) => {
+          const ix = new ProvenanceIndex(opts);
+          ix.observe(`ref ${before}${inner}${after} done`, origin('tier1'));
+          return ix.lookup(inner).provenance === 'unverified';
+        },
+      ),
       { numRuns: 300 },
     );
   });
 });
 
 describe('provenance index: best of several matches', () => {
-  it('prefers the user\'s words over the same name seen whole in untrusted content', () => {
-    const ix = indexWith([
-      ["My friend recommended 'Le Marais Boutique' as a great place", 'tier1'],
-    ]);
+  it("prefers the user's words over the same name seen whole in untrusted content", () => {
+    const ix = indexWith([["My friend recommended 'Le Marais Boutique' as a great place", 'tier1']]);
     ix.observe({ 'Le Marais Boutique': 'Rating: 4.2' }, origin('tier3', 'reviews'));
     expect(ix.lookup('Le Marais Boutique').provenance).toBe('tier1');
   });
