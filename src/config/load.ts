@@ -94,13 +94,24 @@ function pathOf(path: readonly PropertyKey[]): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): { path: string; message: string; fix?: string } {
-  const path = pathOf(issue.path);
+  return describeZodIssue(issue, pathOf(issue.path), '`warden schema`');
+}
+
+/**
+ * Turns one zod issue into path, problem and fix. Shared by every file format Warden validates
+ * (warden.yaml, scenarios), so their errors read alike; `reference` names where valid keys are listed.
+ */
+export function describeZodIssue(
+  issue: z.core.$ZodIssue,
+  path: string,
+  reference: string,
+): { path: string; message: string; fix?: string } {
   switch (issue.code) {
     case 'unrecognized_keys':
       return {
         path,
         message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`,
-        fix: 'remove it or check its spelling against `warden schema`',
+        fix: `remove it or check its spelling against ${reference}`,
       };
     case 'invalid_type':
       return { path, message: issue.message, fix: `give a value of type ${issue.expected}` };

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { parseConfig, validateConfig } from '../config/load.js';
+import { describeZodIssue, parseConfig, validateConfig } from '../config/load.js';
 import type { WardenConfig } from '../config/schema.js';
 import { ConfigError, WardenError } from '../core/errors.js';
 import type { RiskId } from '../core/types.js';
@@ -559,25 +559,7 @@ function pathOf(prefix: string, path: readonly PropertyKey[]): string {
 }
 
 function describe(prefix: string, issue: z.core.$ZodIssue): ScenarioIssue {
-  const path = pathOf(prefix, issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return {
-        path,
-        message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`,
-        fix: 'remove it or check its spelling against docs/twin.md',
-      };
-    case 'invalid_type':
-      return { path, message: issue.message, fix: `give a value of type ${issue.expected}` };
-    case 'invalid_value':
-      return {
-        path,
-        message: issue.message,
-        fix: `use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
-      };
-    default:
-      return { path, message: issue.message };
-  }
+  return describeZodIssue(issue, pathOf(prefix, issue.path), 'docs/twin.md');
 }
 
 function issuesOf(prefix: string, error: z.ZodError): ScenarioIssue[] {
