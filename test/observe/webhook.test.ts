@@ -1,11 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/observe/alerts/alert.js';
 import { WebhookNotifier } from '../../src/observe/alerts/webhook.js';
 import type { Store } from '../../src/store/store.js';
 import type { Warden } from '../../src/warden.js';
 import { FakeClock, observeWarden, withObserve } from './helpers.js';
+
+const GC_FIXTURE = fileURLToPath(new URL('../fixtures/webhook-gc.ts', import.meta.url));
 
 interface Received {
   body: { type: string; alert: Alert };
@@ -163,6 +167,15 @@ describe('alert webhook', () => {
     expect(stats.dropped).toBeGreaterThanOrEqual(16);
     expect(stats.queued).toBeLessThanOrEqual(3);
     expect(stats.delivered).toBe(0);
+  });
+
+  it('still times out an attempt after a garbage collection (a composed AbortSignal can lose its timer)', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', GC_FIXTURE], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(out.trim()).not.toBe('hung');
+    expect(JSON.parse(out) as { failed: number; attempts: number }).toMatchObject({ failed: 1, attempts: 1 });
   });
 
   it('gives up on close instead of hanging shutdown', async () => {

@@ -100,13 +100,22 @@ export class WebhookNotifier {
         if (this.closed) return;
       }
       this.stats.attempts++;
+      // A controller and timer held here, not AbortSignal.timeout composed with AbortSignal.any: Node's fetch
+      // follows a composed signal weakly, and after a garbage collection the timeout could be lost, leaving one
+      // hanging receiver to stall every later alert (nodejs/node#55428).
+      const attemptAbort = new AbortController();
+      const timer = setTimeout(
+        () => attemptAbort.abort(new Error('alert webhook attempt timed out')),
+        this.options.timeoutMs,
+      );
+      const onClose = (): void => attemptAbort.abort(new Error('alert webhook closed'));
+      this.inflight.signal.addEventListener('abort', onClose, { once: true });
       try {
-        const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.inflight.signal]);
         const res = await fetch(this.options.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...this.options.headers },
           body,
-          signal,
+          signal: attemptAbort.signal,
         });
         // Drain the body so the connection can be reused; its content does not matter.
         await res.arrayBuffer().catch(() => undefined);
@@ -122,6 +131,9 @@ export class WebhookNotifier {
         }
       } catch (error) {
         if (attempt === this.options.retries) this.options.onError?.(error);
+      } finally {
+        clearTimeout(timer);
+        this.inflight.signal.removeEventListener('abort', onClose);
       }
     }
     this.stats.failed++;
