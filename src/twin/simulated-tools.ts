@@ -98,6 +98,11 @@ function change(
   return { bytesOut: 0, irreversible: false, secrets: [], ...c };
 }
 
+/** A successful call: its result and the changes it made (each completed by `change`). */
+function done(result: unknown, ...changes: Parameters<typeof change>[0][]): EffectOutcome {
+  return { result, isError: false, changes: changes.map(change) };
+}
+
 function fail(message: string, changes: Change[] = []): EffectOutcome {
   return { result: { error: message }, isError: true, changes };
 }
@@ -113,69 +118,55 @@ const HANDLERS: Record<EffectName, Handler> = {
     const path = text(arg('path'));
     const content = world.files.get(path);
     if (content === undefined) return fail(`no such file: ${path}`);
-    return {
-      result: { path, content },
-      isError: false,
-      changes: [
-        change({ effect: 'files.read', op: 'read', resource: `file:${path}`, summary: `read ${path}` }),
-      ],
-    };
+    return done(
+      { path, content },
+      { effect: 'files.read', op: 'read', resource: `file:${path}`, summary: `read ${path}` },
+    );
   },
   'files.list': ({ world }, arg) => {
     const prefix = text(arg('prefix'));
-    return {
-      result: [...world.files.keys()].filter((p) => p.startsWith(prefix)).sort(),
-      isError: false,
-      changes: [],
-    };
+    return done([...world.files.keys()].filter((p) => p.startsWith(prefix)).sort());
   },
   'files.write': ({ world }, arg) => {
     const path = text(arg('path'));
     const existed = world.files.has(path);
     world.files.set(path, text(arg('content')));
-    return {
-      result: { ok: true, path },
-      isError: false,
-      changes: [
-        change({
-          effect: 'files.write',
-          op: existed ? 'update' : 'create',
-          resource: `file:${path}`,
-          summary: `${existed ? 'overwrote' : 'created'} ${path}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true, path },
+      {
+        effect: 'files.write',
+        op: existed ? 'update' : 'create',
+        resource: `file:${path}`,
+        summary: `${existed ? 'overwrote' : 'created'} ${path}`,
+      },
+    );
   },
   'files.delete': ({ world }, arg) => {
     const path = text(arg('path'));
     if (!world.files.delete(path)) return fail(`no such file: ${path}`);
-    return {
-      result: { ok: true },
-      isError: false,
-      changes: [
-        change({
-          effect: 'files.delete',
-          op: 'delete',
-          resource: `file:${path}`,
-          irreversible: true,
-          summary: `deleted ${path}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true },
+      {
+        effect: 'files.delete',
+        op: 'delete',
+        resource: `file:${path}`,
+        irreversible: true,
+        summary: `deleted ${path}`,
+      },
+    );
   },
-  'repos.list': ({ world }) => ({
+  'repos.list': ({ world }) =>
     // The organisation's own repositories: the authoritative list a deploy id should come from.
-    result: [...world.repositories.values()]
-      .filter((r) => !r.external)
-      .map((r) => ({ id: r.id, name: r.name, owner: r.owner })),
-    isError: false,
-    changes: [],
-  }),
+    done(
+      [...world.repositories.values()]
+        .filter((r) => !r.external)
+        .map((r) => ({ id: r.id, name: r.name, owner: r.owner })),
+    ),
   'repos.get': ({ world }, arg) => {
     const id = text(arg('id'));
     const repo = world.repositories.get(id);
     return repo
-      ? { result: { id: repo.id, name: repo.name, owner: repo.owner }, isError: false, changes: [] }
+      ? done({ id: repo.id, name: repo.name, owner: repo.owner })
       : fail(`no such repository: ${id}`);
   },
   'deployments.create': ({ world }, arg) => {
@@ -189,25 +180,18 @@ const HANDLERS: Record<EffectName, Handler> = {
       : known.external
         ? `someone else's code (${known.owner ?? 'external'}/${known.name ?? repo})`
         : (known.name ?? repo);
-    return {
-      result: { id, repo, env, status: 'READY' },
-      isError: false,
-      changes: [
-        change({
-          effect: 'deployments.create',
-          op: 'create',
-          resource: `deployment:${env}`,
-          irreversible: true,
-          summary: `deployed ${what} to ${env} (${id})`,
-        }),
-      ],
-    };
+    return done(
+      { id, repo, env, status: 'READY' },
+      {
+        effect: 'deployments.create',
+        op: 'create',
+        resource: `deployment:${env}`,
+        irreversible: true,
+        summary: `deployed ${what} to ${env} (${id})`,
+      },
+    );
   },
-  'deployments.list': ({ world }) => ({
-    result: world.deployments.map((d) => ({ ...d })),
-    isError: false,
-    changes: [],
-  }),
+  'deployments.list': ({ world }) => done(world.deployments.map((d) => ({ ...d }))),
   'messages.send': ({ world, binding, actor }, arg) => {
     const to = text(arg('to'));
     const body = text(arg('text'));
@@ -248,22 +232,19 @@ const HANDLERS: Record<EffectName, Handler> = {
     const body = text(arg('body'));
     world.posts.push({ thread, body, author: actor.agent });
     const id = world.nextId('post');
-    return {
-      result: { ok: true, id },
-      isError: false,
-      changes: [
-        change({
-          effect: 'posts.create',
-          op: 'send',
-          resource: `thread:${thread}`,
-          destination: thread,
-          irreversible: true,
-          bytesOut: byteLength(body),
-          secrets: world.secretsIn(body),
-          summary: `published a post on ${thread}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true, id },
+      {
+        effect: 'posts.create',
+        op: 'send',
+        resource: `thread:${thread}`,
+        destination: thread,
+        irreversible: true,
+        bytesOut: byteLength(body),
+        secrets: world.secretsIn(body),
+        summary: `published a post on ${thread}`,
+      },
+    );
   },
   'payments.send': ({ world, actor }, arg) => {
     const to = text(arg('to'));
@@ -274,99 +255,80 @@ const HANDLERS: Record<EffectName, Handler> = {
     world.accounts.set(to, (world.accounts.get(to) ?? 0) + amount);
     const id = world.nextId('pay');
     world.payments.push({ id, from, to, amount });
-    return {
-      result: { ok: true, id },
-      isError: false,
-      changes: [
-        change({
-          effect: 'payments.send',
-          op: 'send',
-          resource: `account:${to}`,
-          destination: to,
-          irreversible: true,
-          summary: `paid ${amount} from ${from} to ${to}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true, id },
+      {
+        effect: 'payments.send',
+        op: 'send',
+        resource: `account:${to}`,
+        destination: to,
+        irreversible: true,
+        summary: `paid ${amount} from ${from} to ${to}`,
+      },
+    );
   },
   'memory.read': ({ world }, arg) => {
     const key = `${text(arg('namespace')) || 'default'}/${text(arg('key'))}`;
-    return { result: world.memory.has(key) ? world.memory.get(key) : null, isError: false, changes: [] };
+    return done(world.memory.has(key) ? world.memory.get(key) : null);
   },
   'memory.write': ({ world }, arg) => {
     const key = `${text(arg('namespace')) || 'default'}/${text(arg('key'))}`;
     const existed = world.memory.has(key);
     world.memory.set(key, structuredClone(arg('value') ?? null));
-    return {
-      result: { ok: true },
-      isError: false,
-      changes: [
-        change({
-          effect: 'memory.write',
-          op: existed ? 'update' : 'create',
-          resource: `memory:${key}`,
-          summary: `wrote memory ${key}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true },
+      {
+        effect: 'memory.write',
+        op: existed ? 'update' : 'create',
+        resource: `memory:${key}`,
+        summary: `wrote memory ${key}`,
+      },
+    );
   },
   'credentials.read': ({ world }, arg) => {
     const name = text(arg('name'));
     const value = world.credentials.get(name);
     if (value === undefined) return fail(`no such credential: ${name}`);
-    return {
-      result: { name, value },
-      isError: false,
-      changes: [
-        change({
-          effect: 'credentials.read',
-          op: 'read',
-          resource: `credential:${name}`,
-          summary: `read credential ${name}`,
-        }),
-      ],
-    };
+    return done(
+      { name, value },
+      {
+        effect: 'credentials.read',
+        op: 'read',
+        resource: `credential:${name}`,
+        summary: `read credential ${name}`,
+      },
+    );
   },
   'services.install': ({ world }, arg) => {
     const name = text(arg('name'));
     const existed = world.services.has(name);
     world.services.set(name, { state: 'running', unit: text(arg('unit')) || undefined, enabled: true });
-    return {
-      result: { ok: true, name },
-      isError: false,
-      changes: [
-        change({
-          effect: 'services.install',
-          op: existed ? 'update' : 'create',
-          resource: `service:${name}`,
-          summary: `installed and started host service ${name}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true, name },
+      {
+        effect: 'services.install',
+        op: existed ? 'update' : 'create',
+        resource: `service:${name}`,
+        summary: `installed and started host service ${name}`,
+      },
+    );
   },
   'services.stop': ({ world }, arg) => {
     const name = text(arg('name'));
     const svc = world.services.get(name);
     if (!svc) return fail(`no such service: ${name}`);
     svc.state = 'stopped';
-    return {
-      result: { ok: true },
-      isError: false,
-      changes: [
-        change({
-          effect: 'services.stop',
-          op: 'update',
-          resource: `service:${name}`,
-          summary: `stopped host service ${name}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true },
+      {
+        effect: 'services.stop',
+        op: 'update',
+        resource: `service:${name}`,
+        summary: `stopped host service ${name}`,
+      },
+    );
   },
-  'services.list': ({ world }) => ({
-    result: Object.fromEntries(world.services),
-    isError: false,
-    changes: [],
-  }),
+  'services.list': ({ world }) => done(Object.fromEntries(world.services)),
   'web.fetch': ({ world }, arg) => {
     const url = text(arg('url'));
     const host = hostOf(url);
@@ -390,22 +352,19 @@ const HANDLERS: Record<EffectName, Handler> = {
     const url = text(arg('url'));
     const body = text(arg('body'));
     const host = hostOf(url);
-    return {
-      result: { ok: true, status: 200 },
-      isError: false,
-      changes: [
-        change({
-          effect: 'http.post',
-          op: 'send',
-          resource: `host:${host}`,
-          destination: host,
-          irreversible: true,
-          bytesOut: byteLength(url) + byteLength(body),
-          secrets: world.secretsIn(url + '\n' + body),
-          summary: `posted ${byteLength(body)} bytes to ${host}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true, status: 200 },
+      {
+        effect: 'http.post',
+        op: 'send',
+        resource: `host:${host}`,
+        destination: host,
+        irreversible: true,
+        bytesOut: byteLength(url) + byteLength(body),
+        secrets: world.secretsIn(url + '\n' + body),
+        summary: `posted ${byteLength(body)} bytes to ${host}`,
+      },
+    );
   },
   'model.query': ({ world, actor }, arg) => {
     const prompt = text(arg('prompt'));
@@ -413,73 +372,61 @@ const HANDLERS: Record<EffectName, Handler> = {
     // A deterministic stand-in for a completion: its size is what an extraction campaign carries away.
     const seed = digest({ prompt }).slice(0, 16);
     const answer = `answer ${seed} `.repeat(Math.ceil(world.answerBytes / 24)).slice(0, world.answerBytes);
-    return {
-      result: { completion: answer },
-      isError: false,
-      changes: [
-        change({
-          effect: 'model.query',
-          op: 'send',
-          resource: `account:${who}`,
-          destination: who,
-          bytesOut: byteLength(answer),
-          summary: `served a ${world.answerBytes}-byte completion to ${who}`,
-        }),
-      ],
-    };
+    return done(
+      { completion: answer },
+      {
+        effect: 'model.query',
+        op: 'send',
+        resource: `account:${who}`,
+        destination: who,
+        bytesOut: byteLength(answer),
+        summary: `served a ${world.answerBytes}-byte completion to ${who}`,
+      },
+    );
   },
-  none: () => ({ result: { ok: true }, isError: false, changes: [] }),
+  none: () => done({ ok: true }),
 };
 
 /** What a tool without a simulator does: decided by its declared class and `outbound` flag. */
 function generic(input: EffectInput): EffectOutcome {
   const cls = input.toolConfig?.class ?? 'write';
   if (cls === 'read' && !input.toolConfig?.outbound) {
-    return {
-      result: { ok: true },
-      isError: false,
-      changes: [
-        change({
-          effect: 'tool',
-          op: 'read',
-          resource: `tool:${input.tool}`,
-          summary: `called ${input.tool}`,
-        }),
-      ],
-    };
+    return done(
+      { ok: true },
+      {
+        effect: 'tool',
+        op: 'read',
+        resource: `tool:${input.tool}`,
+        summary: `called ${input.tool}`,
+      },
+    );
   }
   const payload = canonicalJson(input.args);
   if (input.toolConfig?.outbound) {
-    return {
-      result: { ok: true },
-      isError: false,
-      changes: [
-        change({
-          effect: 'tool',
-          op: 'send',
-          resource: `tool:${input.tool}:${digest(input.args).slice(0, 8)}`,
-          destination: input.tool,
-          irreversible: cls === 'irreversible',
-          bytesOut: byteLength(payload),
-          secrets: input.world.secretsIn(payload),
-          summary: `sent ${byteLength(payload)} bytes through ${input.tool}`,
-        }),
-      ],
-    };
-  }
-  return {
-    result: { ok: true },
-    isError: false,
-    changes: [
-      change({
+    return done(
+      { ok: true },
+      {
         effect: 'tool',
-        op: 'update',
+        op: 'send',
         resource: `tool:${input.tool}:${digest(input.args).slice(0, 8)}`,
+        destination: input.tool,
         irreversible: cls === 'irreversible',
-        summary: `called ${input.tool} (${cls})`,
-      }),
-    ],
-  };
+        bytesOut: byteLength(payload),
+        secrets: input.world.secretsIn(payload),
+        summary: `sent ${byteLength(payload)} bytes through ${input.tool}`,
+      },
+    );
+  }
+  return done(
+    { ok: true },
+    {
+      effect: 'tool',
+      op: 'update',
+      resource: `tool:${input.tool}:${digest(input.args).slice(0, 8)}`,
+      irreversible: cls === 'irreversible',
+      summary: `called ${input.tool} (${cls})`,
+    },
+  );
 }
 
 /**
