@@ -53,7 +53,21 @@ export type { Store, LedgerEntry, LedgerRecord, LedgerQuery, StoredDoc } from '.
 export { openStore } from './store/open-store.js';
 export { verifyLedger, verifyStoreLedger } from './store/verify-chain.js';
 export type { TrustService, ValueProvenance, ArgumentReport, TaintReport } from './trust/service.js';
-export { Approvals, type ApprovalView, type ApprovalFilter } from './actions/approvals/approvals.js';
+export {
+  Approvals,
+  type ApprovalView,
+  type ApprovalFilter,
+  type VoteOptions,
+} from './actions/approvals/approvals.js';
+export {
+  signVote,
+  verifyVote,
+  voteStatement,
+  type VoteFields,
+  type VoteSignature,
+  type VoteDecision,
+  type SignedBy,
+} from './actions/approvals/signed-votes.js';
 export type { ApprovalRequest, ApprovalStatus, ApprovalVote } from './actions/approvals/digest.js';
 export type { ActionsService } from './actions/extension.js';
 export { grantToCedar } from './actions/grants/cedar.js';

@@ -3,6 +3,7 @@ import { canonicalJson, digest, sha256Hex } from '../../core/canonical.js';
 import { WardenError } from '../../core/errors.js';
 import type { Escalation, Reason, WardenEvent } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
+import type { SignedBy } from './signed-votes.js';
 
 /**
  * What an approval is bound to, and the seal that makes a stored request tamper-evident.
@@ -32,6 +33,8 @@ export interface ApprovalVote {
   at: number;
   decision: 'approve' | 'deny';
   note?: string;
+  /** Present when the approver signed the vote (their `publicKey` is declared): which key, the signature, when. */
+  signed?: SignedBy;
 }
 
 /** What a request needs before it is granted (fixed when it is created, sealed with it). */
@@ -84,6 +87,8 @@ export interface ApprovalRequest {
   resolvedBy?: string[];
   /** Deny or cancel reason, or the last approver's note. */
   note?: string;
+  /** Present when whoever cancelled the request signed the cancel. */
+  cancelSigned?: SignedBy;
   consumedAt?: number;
   /** Ledger id of the event that redeemed it. */
   consumedBy?: string;

@@ -1,7 +1,10 @@
+import type { KeyObject } from 'node:crypto';
 import type { Policy } from '../../config/policy.js';
 import type { AgentConfig, ToolConfig } from '../../config/schema.js';
 import type { ApprovalsSection } from '../../config/sections/actions.js';
 import { needApproval, reason } from '../../core/decision.js';
+import { ConfigError } from '../../core/errors.js';
+import { parsePublicKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
 import { STAGE_ORDER, type Stage } from '../../pipeline/stage.js';
 import { nameMatcher } from '../grants/glob.js';
 import { compileWhere, type CompiledWhere } from '../grants/schema-compile.js';
@@ -22,6 +25,8 @@ export const DEFAULT_APPROVALS: ApprovalsSection = {
   maxPendingPerAgent: 100,
   keyEnv: 'WARDEN_APPROVAL_KEY',
   sweepMs: 30_000,
+  requireSignedVotes: false,
+  signedVoteMaxAge: 300_000,
 };
 
 /** A compiled rule. */
@@ -51,6 +56,8 @@ export class ApprovalRules {
   readonly section: ApprovalsSection;
   readonly rules: readonly CompiledRule[];
   private readonly approvers: Map<string, Set<string>>;
+  /** Declared approver keys, parsed once. */
+  private readonly keys: Map<string, { key: KeyObject; fingerprint: string }>;
   /** Rules that can require approval for tool calls: skipped entirely when empty. */
   readonly anyRequired: boolean;
 
@@ -68,6 +75,23 @@ export class ApprovalRules {
       expiresMs: r.expiresAfter,
     }));
     this.approvers = new Map(this.section.approvers.map((a) => [a.name, new Set(a.roles)]));
+    this.keys = new Map();
+    const issues: { path: string; message: string; fix: string }[] = [];
+    this.section.approvers.forEach((a, i) => {
+      if (a.publicKey === undefined) return;
+      // Config loading checks these already; a config object built in code may not have been.
+      try {
+        const key = parsePublicKey(a.publicKey);
+        this.keys.set(a.name, { key, fingerprint: publicKeyFingerprint(a.publicKey) });
+      } catch (error) {
+        issues.push({
+          path: `approvals.approvers[${i}].publicKey`,
+          message: error instanceof Error ? error.message : String(error),
+          fix: `paste the publicKey printed by \`warden keys generate ${a.name} --approver\``,
+        });
+      }
+    });
+    if (issues.length > 0) throw new ConfigError('the approvals section does not validate', issues);
     this.anyRequired = this.rules.some((r) => r.require);
   }
 
@@ -111,6 +135,11 @@ export class ApprovalRules {
       selfApproval: this.section.selfApproval,
       owner: agent?.owner ?? agentId,
     };
+  }
+
+  /** An approver's declared public key and its fingerprint, or undefined. */
+  approverKey(name: string): { key: KeyObject; fingerprint: string } | undefined {
+    return this.keys.get(name);
   }
 
   /** People who could approve a request with these needs (for escalations). */

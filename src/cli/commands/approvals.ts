@@ -1,10 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
-import type { ApprovalView, Approvals } from '../../actions/approvals/approvals.js';
+import type { ApprovalView, Approvals, VoteOptions } from '../../actions/approvals/approvals.js';
 import type { ApprovalStatus } from '../../actions/approvals/digest.js';
+import {
+  privateKeyFingerprint,
+  signVote,
+  type SignedBy,
+  type VoteDecision,
+} from '../../actions/approvals/signed-votes.js';
 import { WardenError } from '../../core/errors.js';
+import { parsePrivateKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
 import type { Warden } from '../../warden.js';
 import { CliExit, wardenFor, type ConfigOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+
+/** Environment variable naming the approver's private key file when `--key` is not given. */
+export const APPROVER_KEY_ENV = 'WARDEN_APPROVER_KEY_FILE';
+
+const KEY_OPTION = `the approver's Ed25519 private key (PKCS#8 PEM) to sign the vote with (default: $${APPROVER_KEY_ENV})`;
 
 const STATUSES = new Set(['open', 'pending', 'granted', 'denied', 'expired', 'cancelled', 'consumed']);
 
@@ -121,10 +136,14 @@ function show(v: ApprovalView, now: number): string {
     '',
     `Needs    quorum ${String(r.policy.quorum)}${r.policy.roles.length ? `; roles ${r.policy.roles.map((l) => l.join(' or ')).join(' and ')}` : ''}${r.policy.rules.length ? `; rules ${r.policy.rules.join(', ')}` : ''}; owner ${r.policy.selfApproval === 'forbid' ? 'may not' : 'may'} approve`,
   );
-  for (const vote of r.votes)
+  for (const vote of r.votes) {
     out.push(
       `Vote     ${vote.by} ${vote.decision === 'approve' ? 'approved' : 'denied'} at ${new Date(vote.at).toISOString()}${vote.note ? `: ${vote.note}` : ''}`,
     );
+    out.push(`         ${signedText(vote.by, vote.signed)}`);
+  }
+  if (r.status === 'cancelled' && r.resolvedBy?.[0] !== undefined)
+    out.push(`Cancel   by ${r.resolvedBy[0]}, ${signedText(r.resolvedBy[0], r.cancelSigned)}`);
   if (r.note && r.status !== 'pending') out.push(`Note     ${r.note}`);
   if (r.consumedAt)
     out.push(`Used     by event ${r.consumedBy ?? '?'} at ${new Date(r.consumedAt).toISOString()}`);
@@ -134,6 +153,112 @@ function show(v: ApprovalView, now: number): string {
       'WARNING: this request does not match its seal (edited in the store, or forged). Warden refuses to act on it.',
     );
   return out.join('\n');
+}
+
+/** Who signed a vote, as `show` prints it. */
+function signedText(by: string, signed: SignedBy | undefined): string {
+  return signed
+    ? `signed by ${by} (${signed.fingerprint}) at ${new Date(signed.signedAt).toISOString()}`
+    : 'unsigned';
+}
+
+/** A line confirming who signed the vote just cast, or nothing for an unsigned one. */
+function signedLine(v: ApprovalView, by: string): string {
+  const signed =
+    v.request.status === 'cancelled'
+      ? v.request.cancelSigned
+      : v.request.votes.find((x) => x.by === by)?.signed;
+  return signed ? `${signedText(by, signed)}\n` : '';
+}
+
+/** The key a vote is signed with, read from `--key FILE` or $WARDEN_APPROVER_KEY_FILE. */
+interface Signer {
+  file: string;
+  key: KeyObject;
+  fingerprint: string;
+}
+
+function signerFor(opts: { key?: string }): Signer | undefined {
+  const given = opts.key ?? process.env[APPROVER_KEY_ENV];
+  if (given === undefined || given === '') return undefined;
+  const file = resolve(given);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliExit(
+      EXIT.usage,
+      `cannot read the approver key file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); pass --key FILE with the private key written by \`warden keys generate NAME --approver --out FILE\``,
+    );
+  }
+  try {
+    const key = parsePrivateKey(text);
+    return { file, key, fingerprint: privateKeyFingerprint(key) };
+  } catch {
+    throw new CliExit(
+      EXIT.usage,
+      `${file} is not an Ed25519 private key in PKCS#8 PEM; use the file written by \`warden keys generate NAME --approver --out FILE\``,
+    );
+  }
+}
+
+/** What a person at the terminal should do about a signature refusal, in CLI terms. */
+function cliHint(
+  warden: Warden,
+  by: string,
+  decision: VoteDecision,
+  signer: Signer | undefined,
+): string | undefined {
+  const declared = warden.policy.config.approvals?.approvers.find((a) => a.name === by)?.publicKey;
+  let fingerprint: string | undefined;
+  try {
+    fingerprint = declared === undefined ? undefined : publicKeyFingerprint(declared);
+  } catch {
+    fingerprint = undefined;
+  }
+  if (declared !== undefined && signer === undefined)
+    return `${by} has a publicKey in warden.yaml: pass --key FILE (${by}'s private key) or set ${APPROVER_KEY_ENV}`;
+  if (fingerprint !== undefined && signer !== undefined && signer.fingerprint !== fingerprint)
+    return `${signer.file} holds the key ${signer.fingerprint}, but ${by}'s publicKey in warden.yaml is ${fingerprint}: sign with ${by}'s own key`;
+  if (declared === undefined && signer !== undefined)
+    return `${by} has no publicKey in approvals.approvers: add the line printed by \`warden keys generate ${by} --approver\`, or ${decision} without --key`;
+  return undefined;
+}
+
+/**
+ * Casts a vote (approve, deny, cancel), signed when a key file is given. The request is resolved first so
+ * the signature names its full id and digest; the API checks the signature and records any refusal.
+ */
+async function castVote(
+  api: Approvals,
+  warden: Warden,
+  id: string,
+  by: string,
+  decision: VoteDecision,
+  note: string | undefined,
+  opts: { key?: string },
+): Promise<ApprovalView> {
+  const signer = signerFor(opts);
+  let target = id;
+  const options: VoteOptions = {};
+  if (signer) {
+    const { fields } = await api.statement(id, by, decision, note, warden.runtime.clock.now());
+    target = fields.requestId;
+    options.signature = signVote(signer.key, fields);
+  }
+  try {
+    if (decision === 'approve') return await api.approve(target, by, note, options);
+    if (decision === 'deny') return await api.deny(target, by, note ?? '', options);
+    return await api.cancel(target, by, note ?? '', options);
+  } catch (error) {
+    // Only signature refusals carry a hint; say what to do in terms of this command.
+    if (error instanceof WardenError && error.code === 'APPROVAL_INVALID' && error.hint !== undefined) {
+      const hint = cliHint(warden, by, decision, signer);
+      if (hint !== undefined)
+        throw new WardenError('APPROVAL_INVALID', error.message, { hint, cause: error });
+    }
+    throw error;
+  }
 }
 
 /** `warden approvals list | show | approve | deny | cancel`. */
@@ -195,14 +320,16 @@ export function registerApprovals(program: Command): void {
     .argument('<id>', 'request id')
     .requiredOption('--as <name>', 'who approves (an entry of approvals.approvers)')
     .option('--note <text>', 'a note kept with the vote')
-    .action(async (id: string, opts: { as: string; note?: string }, cmd: Command) => {
-      await withApprovals(cmd, async (api) => {
-        const v = await api.approve(id, opts.as, opts.note);
+    .option('--key <file>', KEY_OPTION)
+    .action(async (id: string, opts: { as: string; note?: string; key?: string }, cmd: Command) => {
+      await withApprovals(cmd, async (api, warden) => {
+        const v = await castVote(api, warden, id, opts.as, 'approve', opts.note, opts);
         process.stdout.write(
           v.request.status === 'granted'
             ? `granted ${v.request.id}: ${v.request.agent} may now run ${v.request.tool} once with exactly these arguments (until ${new Date(v.request.expiresAt).toISOString()})\n`
             : `recorded ${opts.as}'s approval of ${v.request.id}: ${String(v.approvals)} of ${String(v.quorum)}; waiting for more approvers\n`,
         );
+        process.stdout.write(signedLine(v, opts.as));
       });
     });
 
@@ -212,12 +339,14 @@ export function registerApprovals(program: Command): void {
     .argument('<id>', 'request id')
     .requiredOption('--as <name>', 'who denies')
     .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, opts: { as: string; reason: string }, cmd: Command) => {
-      await withApprovals(cmd, async (api) => {
-        const v = await api.deny(id, opts.as, opts.reason);
+    .option('--key <file>', KEY_OPTION)
+    .action(async (id: string, opts: { as: string; reason: string; key?: string }, cmd: Command) => {
+      await withApprovals(cmd, async (api, warden) => {
+        const v = await castVote(api, warden, id, opts.as, 'deny', opts.reason, opts);
         process.stdout.write(
           `denied ${v.request.id} (${v.request.agent} ${v.request.tool}): ${opts.reason}\n`,
         );
+        process.stdout.write(signedLine(v, opts.as));
       });
     });
 
@@ -227,10 +356,11 @@ export function registerApprovals(program: Command): void {
     .argument('<id>', 'request id')
     .requiredOption('--as <name>', 'who cancels')
     .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, opts: { as: string; reason: string }, cmd: Command) => {
-      await withApprovals(cmd, async (api) => {
-        const v = await api.cancel(id, opts.as, opts.reason);
-        process.stdout.write(`cancelled ${v.request.id}\n`);
+    .option('--key <file>', KEY_OPTION)
+    .action(async (id: string, opts: { as: string; reason: string; key?: string }, cmd: Command) => {
+      await withApprovals(cmd, async (api, warden) => {
+        const v = await castVote(api, warden, id, opts.as, 'cancel', opts.reason, opts);
+        process.stdout.write(`cancelled ${v.request.id}\n` + signedLine(v, opts.as));
       });
     });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePublicKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
 
 /**
  * Configuration of Domain 3 (tool use and action controls): per-agent grants (least privilege), the
@@ -234,10 +235,31 @@ export const approvalRuleSchema = z
   );
 
 /** A person who may approve. */
-export const approverSchema = z.strictObject({
-  name: z.string().min(1).max(128).describe('The name given to `--as` / `by`.'),
-  roles: z.array(z.string().min(1)).default([]).describe("Roles, matched against rules' `roles`."),
-});
+export const approverSchema = z
+  .strictObject({
+    name: z.string().min(1).max(128).describe('The name given to `--as` / `by`.'),
+    roles: z.array(z.string().min(1)).default([]).describe("Roles, matched against rules' `roles`."),
+    publicKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Ed25519 public key (base64 SPKI DER or PEM) from `warden keys generate NAME --approver`. When set, every vote by this approver must be signed with the matching private key.',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.publicKey === undefined) return;
+    try {
+      parsePublicKey(a.publicKey);
+    } catch (error) {
+      // Checked at load so a bad key stops Warden, instead of refusing every vote this approver makes.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicKey'],
+        message: `${a.name}'s publicKey is not usable (${error instanceof Error ? error.message : String(error)}); paste the publicKey printed by \`warden keys generate ${a.name} --approver\` (base64 SPKI DER or PEM, Ed25519)`,
+      });
+    }
+  });
 
 /** `approvals:` section: who approves what, quorum, expiry. */
 export const approvalsSectionSchema = z
@@ -277,8 +299,55 @@ export const approvalsSectionSchema = z
       .max(3_600_000)
       .default(30_000)
       .describe('How often expired requests are marked expired and announced.'),
+    requireSignedVotes: z
+      .boolean()
+      .default(false)
+      .describe(
+        'true: every approver must declare a publicKey and sign every vote (approve, deny, cancel). false: only approvers with a publicKey must sign.',
+      ),
+    signedVoteMaxAge: durationSchema
+      .default(300_000)
+      .describe('How long a vote signature stays acceptable after it was made (default 5m).'),
   })
-  .describe('Human approval: approvers, rules, quorum, expiry.');
+  .superRefine((s, ctx) => {
+    // One key behind two names would let one person count twice towards a quorum.
+    const owners = new Map<string, string>();
+    s.approvers.forEach((a, i) => {
+      if (a.publicKey === undefined) return;
+      let fingerprint: string;
+      try {
+        fingerprint = publicKeyFingerprint(a.publicKey);
+      } catch {
+        return; // reported by the approver's own check
+      }
+      const first = owners.get(fingerprint);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers', i, 'publicKey'],
+          message: `${a.name} has the same publicKey as ${first} (${fingerprint}), so one key would count as two approvers; give each approver their own key (\`warden keys generate ${a.name} --approver\`)`,
+        });
+      } else owners.set(fingerprint, a.name);
+    });
+    if (!s.requireSignedVotes) return;
+    if (s.approvers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireSignedVotes'],
+        message:
+          'requireSignedVotes is true but approvals.approvers is empty, so anyone could vote unsigned; list the approvers, each with a publicKey from `warden keys generate NAME --approver`',
+      });
+    }
+    s.approvers.forEach((a, i) => {
+      if (a.publicKey !== undefined) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers', i, 'publicKey'],
+        message: `${a.name} has no publicKey, but approvals.requireSignedVotes is true; add the publicKey printed by \`warden keys generate ${a.name} --approver\`, or remove ${a.name} from approvals.approvers`,
+      });
+    });
+  })
+  .describe('Human approval: approvers, rules, quorum, expiry, signed votes.');
 
 /** Parsed grant. */
 export type Grant = z.infer<typeof grantSchema>;
