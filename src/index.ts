@@ -77,4 +77,15 @@ export type {
   EvidenceContext,
   EvidenceResult,
   PromotionResult,
+  PromoteOptions,
+  PromotionStatement,
 } from './maturity/promotion.js';
+export {
+  signPromotion,
+  verifyPromotion,
+  promotionStatement,
+  promotionEvidenceDigest,
+  type PromotionFields,
+  type PromotionSignature,
+} from './maturity/signoff.js';
+export type { LastPromotion } from './maturity/explain.js';

@@ -3,7 +3,7 @@ import type { Phase } from '../config/schema.js';
 import { WardenError } from '../core/errors.js';
 import type { ActionsService } from '../actions/extension.js';
 import type { CapUsage, PhaseGate } from './gate.js';
-import { nextPhase, summary, title } from './phases.js';
+import { nextPhase, rankOf, summary, title } from './phases.js';
 import type { PromotionResult, Promotions } from './promotion.js';
 import type { PhaseChange } from './state.js';
 
@@ -26,8 +26,37 @@ export interface PhaseExplanation {
   caps: CapUsage[];
   grants: string;
   history: PhaseChange[];
+  /** The latest promotion in the history: who signed it off, and their signature when it was signed. */
+  lastPromotion: LastPromotion | undefined;
   /** Evidence for the next promotion, when there is a next phase. */
   next: PromotionResult | undefined;
+}
+
+/** The latest promotion of an agent, as `warden phase show` reports it. */
+export interface LastPromotion {
+  at: number;
+  from: Phase;
+  to: Phase;
+  /** Who signed off. */
+  by: string;
+  /** The sign-off's signature (key fingerprint, time); undefined when the sign-off was a name only. */
+  signed: { fingerprint: string; signedAt: number } | undefined;
+}
+
+/** The latest change in a history that went up a phase. */
+export function lastPromotionOf(history: readonly PhaseChange[]): LastPromotion | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i] as PhaseChange;
+    if (h.from === undefined || rankOf(h.phase) <= rankOf(h.from)) continue;
+    return {
+      at: h.at,
+      from: h.from,
+      to: h.phase,
+      by: h.by,
+      signed: h.signed ? { fingerprint: h.signed.fingerprint, signedAt: h.signed.signedAt } : undefined,
+    };
+  }
+  return undefined;
 }
 
 /** Builds the explanation. */
@@ -113,6 +142,7 @@ export async function explainPhase(
         ? 'no grants declared: nothing is allowed (actions.undeclaredGrants: none)'
         : 'no grants declared: every declared tool, subject to the other gates',
     history: state?.history ?? [],
+    lastPromotion: lastPromotionOf(state?.history ?? []),
     next: next ? await promotions.evidence(agentId, next) : undefined,
   };
 }

@@ -8,7 +8,13 @@ import { CriticalAlertDemoter } from './demotion.js';
 import { explainPhase, type PhaseExplanation } from './explain.js';
 import { DEFAULT_MATURITY, PhaseGate } from './gate.js';
 import type { PhaseSource } from './phase-stage.js';
-import { Promotions, type EvidenceCheck, type PromotionResult } from './promotion.js';
+import {
+  Promotions,
+  type EvidenceCheck,
+  type PromoteOptions,
+  type PromotionResult,
+  type PromotionStatement,
+} from './promotion.js';
 import { PhaseCache } from './state.js';
 
 /**
@@ -28,7 +34,25 @@ export interface MaturityService extends PhaseSource {
   addEvidence(check: EvidenceCheck): void;
   /** Evidence for a promotion, without changing anything. */
   evidence(agentId: string, to: Phase): Promise<PromotionResult>;
-  promote(agentId: string, to: Phase, signoff: string, note?: string): Promise<PromotionResult>;
+  /**
+   * Promotes one phase up with a sign-off, or refuses with what is missing. `options.signature` is the
+   * signer's `signPromotion` over `statement()`, needed when they declare a publicKey.
+   */
+  promote(
+    agentId: string,
+    to: Phase,
+    signoff: string,
+    note?: string,
+    options?: PromoteOptions,
+  ): Promise<PromotionResult>;
+  /** What `signoff` signs to sign off this promotion: the fields, the text to show, and the evidence. */
+  statement(
+    agentId: string,
+    to: Phase,
+    signoff: string,
+    note?: string,
+    signedAt?: number,
+  ): Promise<PromotionStatement>;
   demote(agentId: string, to: Phase, by: string, reason: string): Promise<{ from: Phase; to: Phase }>;
   explain(agentId: string): Promise<PhaseExplanation>;
 }
@@ -84,7 +108,8 @@ export function extension(): Extension {
       await cache.start(section.refreshMs);
       cleanups.push(() => cache.stop());
       const gate = new PhaseGate(policy);
-      const promotions = new Promotions(runtime.store, policy, section, cache, runtime, key);
+      // The approvers and their keys, as the phase gate compiled them: one parse of approvals.approvers.
+      const promotions = new Promotions(runtime.store, policy, section, cache, runtime, key, gate.approvals);
       const demoter = new CriticalAlertDemoter(promotions, policy, section, runtime.store, runtime);
 
       // Cap windows survive restarts (rebuilt from the ledger) and are shared with replicas.
@@ -111,7 +136,8 @@ export function extension(): Extension {
           promotions.addEvidence(check);
         },
         evidence: (id, to) => promotions.evidence(id, to),
-        promote: (id, to, signoff, note) => promotions.promote(id, to, signoff, note),
+        promote: (id, to, signoff, note, options) => promotions.promote(id, to, signoff, note, options),
+        statement: (id, to, signoff, note, signedAt) => promotions.statement(id, to, signoff, note, signedAt),
         demote: (id, to, by, why) => promotions.demote(id, to, by, why),
         explain: (id) =>
           explainPhase(id, {

@@ -25,7 +25,11 @@ import { title } from './phases.js';
 
 /** Default `maturity:` values when the section is absent. */
 export const DEFAULT_MATURITY: MaturitySection = {
-  promotion: { minDays: { intern: 14, junior: 14, senior: 30 }, signoffRoles: [] },
+  promotion: {
+    minDays: { intern: 14, junior: 14, senior: 30 },
+    signoffRoles: [],
+    requireSignedSignoff: false,
+  },
   senior: { preApproved: [] },
   principal: { caps: [] },
   agents: {},
@@ -120,7 +124,8 @@ export class PhaseGate {
   readonly section: MaturitySection;
   readonly counters = new WindowCounters();
   private readonly byAgent = new Map<string, AgentRules>();
-  private readonly approvals: ApprovalRules;
+  /** The compiled `approvals:` section (who may approve, their keys); promotions share it. */
+  readonly approvals: ApprovalRules;
   private readonly reserved = new Map<string, { key: string; perMs: number; entry: WindowEntry }[]>();
   /** Called when a cap entry becomes final, to share it with replicas. */
   onCommit:

@@ -44,5 +44,15 @@ export function maturityWarnings(config: WardenConfig): string[] {
       `maturity.promotion.signoffRoles (${roles.join(', ')}): no approver holds them, so no promotion can be signed off`,
     );
   }
+  if (m?.promotion.requireSignedSignoff) {
+    const eligible = (config.approvals?.approvers ?? []).filter(
+      (p) => roles.length === 0 || p.roles.some((r) => roles.includes(r)),
+    );
+    if (!eligible.some((p) => p.publicKey !== undefined)) {
+      warnings.push(
+        `maturity.promotion.requireSignedSignoff is true, but no approver who may sign off has a publicKey (approvals.approvers), so no promotion can be signed off; add one with \`warden keys generate NAME --approver\``,
+      );
+    }
+  }
   return warnings;
 }

@@ -1,3 +1,5 @@
+import { ApprovalRules } from '../actions/approvals/rules.js';
+import type { SignedBy } from '../actions/approvals/signed-votes.js';
 import type { Policy } from '../config/policy.js';
 import type { AgentConfig, Phase } from '../config/schema.js';
 import type { MaturitySection } from '../config/sections/maturity.js';
@@ -5,6 +7,14 @@ import { StoreError, WardenError } from '../core/errors.js';
 import type { Runtime } from '../pipeline/runtime.js';
 import type { Store } from '../store/store.js';
 import { nextPhase, rankOf, title } from './phases.js';
+import {
+  checkSignoffSignature,
+  promotionEvidenceDigest,
+  promotionStatement,
+  type PromotionFields,
+  type PromotionSignature,
+  type SignoffCheck,
+} from './signoff.js';
 import {
   AGENT_STATE_COLLECTION,
   parseAgentState,
@@ -19,9 +29,10 @@ import {
  * Promotion and demotion, with evidence from the store.
  *
  * A promotion goes one phase up, never more. It runs every evidence check (pluggable: later modules add
- * theirs with `addEvidence`, e.g. the pre-deployment checklist or a twin run within caps), needs a named
- * sign-off, and either records the change in `agent_state` and the ledger or refuses with the list of
- * what is missing. A demotion needs no evidence.
+ * theirs with `addEvidence`, e.g. the pre-deployment checklist or a twin run within caps), needs a
+ * sign-off by an eligible approver, signed with their key when they declare one (see signoff.ts), and
+ * either records the change in `agent_state` and the ledger or refuses with the list of what is missing.
+ * A demotion needs no evidence.
  */
 
 /** Collection of alerts (owned by the observability module, contracts.md). */
@@ -128,6 +139,30 @@ export interface PromotionResult {
   evidence: EvidenceResult[];
   /** What is missing, when refused. */
   missing: string[];
+  /** When the agent entered its current phase (the tenure the evidence covers), if known. */
+  since: number | undefined;
+  /** Digest of what the promotion checked (agent, phases, tenure, each check's outcome): a signed sign-off binds it. */
+  digest: string;
+  /** What to do about a refused sign-off (the CLI prints it as `hint:`). */
+  hint?: string;
+  /** Who signed off an accepted promotion, and their signature when it was signed. */
+  signoff?: { by: string; signed: SignedBy | undefined };
+}
+
+/** Options of `promote`. */
+export interface PromoteOptions {
+  /**
+   * The signer's signature of this promotion (`signPromotion` over the fields `statement()` returns, with
+   * the same note). Required when the signer declares a publicKey, or a signed sign-off is required.
+   */
+  signature?: PromotionSignature;
+}
+
+/** What `statement()` returns: the fields to sign, the text to show the signer, and the evidence it covers. */
+export interface PromotionStatement {
+  fields: PromotionFields;
+  text: string;
+  evidence: PromotionResult;
 }
 
 /** The `maturity` service's promotion side. */
@@ -139,6 +174,9 @@ export class Promotions {
   private readonly cache: PhaseCache;
   private readonly runtime: Pick<Runtime, 'audit' | 'clock'>;
   private readonly key: Buffer;
+  private readonly approvers: ApprovalRules;
+  /** Highest wall time seen: a clock that goes back never makes an old signature fresh again. */
+  private highWater = 0;
 
   constructor(
     store: Store,
@@ -147,8 +185,10 @@ export class Promotions {
     cache: PhaseCache,
     runtime: Pick<Runtime, 'audit' | 'clock'>,
     key: Buffer,
+    approvers: ApprovalRules = new ApprovalRules(policy),
   ) {
     this.key = key;
+    this.approvers = approvers;
     this.store = store;
     this.policy = policy;
     this.section = section;
@@ -239,39 +279,105 @@ export class Promotions {
       }
     }
     for (const e of evidence) if (!e.ok) missing.push(`${e.name}: ${e.detail}`);
-    return { ok: missing.length === 0, agent: agentId, from, to, evidence, missing };
+    const digest = promotionEvidenceDigest({ agent: agentId, from, to, since, evidence });
+    return { ok: missing.length === 0, agent: agentId, from, to, evidence, missing, since, digest };
   }
 
-  /** Why `signoff` cannot sign off this promotion, or undefined. */
+  /**
+   * Why `signoff` cannot sign off this promotion, or undefined. Eligible: an approver holding one of
+   * `maturity.promotion.signoffRoles` when set, else any approver in `approvals.approvers` (any name
+   * when none is listed, as for votes); never the agent's owner under `approvals.selfApproval: forbid`.
+   */
   signoffProblem(agent: AgentConfig, signoff: string): string | undefined {
-    if (signoff.trim() === '') return "a sign-off (a person's name) is required";
+    if (typeof signoff !== 'string' || signoff.trim() === '')
+      return "a sign-off (a person's name) is required";
     const approvals = this.policy.config.approvals;
     if ((approvals?.selfApproval ?? 'forbid') === 'forbid' && signoff === agent.owner) {
       return `${signoff} owns ${agent.id} and may not sign off its promotion (approvals.selfApproval: forbid)`;
     }
+    const listed = approvals?.approvers ?? [];
+    const person = listed.find((a) => a.name === signoff);
     const roles = this.section.promotion.signoffRoles;
     if (roles.length > 0) {
-      const person = approvals?.approvers.find((a) => a.name === signoff);
       if (!person || !person.roles.some((r) => roles.includes(r))) {
         return `${signoff} does not hold a sign-off role (${roles.join(', ')}; maturity.promotion.signoffRoles)`;
       }
+    } else if (listed.length > 0 && !person) {
+      return `${signoff} is not an approver (approvals.approvers), so may not sign off a promotion`;
     }
     return undefined;
   }
 
-  /** Promotes one phase up, or refuses with what is missing. Records both outcomes in the ledger. */
-  async promote(agentId: string, to: Phase, signoff: string, note?: string): Promise<PromotionResult> {
+  /**
+   * The statement `signoff` signs to sign off this promotion, built from the evidence as it is now: its
+   * fields (pass them to `signPromotion`), its text (show it to the signer first) and the evidence.
+   */
+  async statement(
+    agentId: string,
+    to: Phase,
+    signoff: string,
+    note?: string,
+    signedAt: number = this.runtime.clock.now(),
+  ): Promise<PromotionStatement> {
+    const evidence = await this.evidence(agentId, to);
+    const fields: PromotionFields = {
+      agent: agentId,
+      from: evidence.from,
+      to,
+      by: signoff,
+      evidence: evidence.digest,
+      ...(note === undefined ? {} : { note }),
+      signedAt,
+    };
+    return { fields, text: promotionStatement(fields), evidence };
+  }
+
+  /**
+   * Promotes one phase up, or refuses with what is missing. Records both outcomes in the ledger. When the
+   * signer declares a publicKey (or a signed sign-off is required), `options.signature` must be their
+   * signature of this promotion (`signPromotion` over `statement()`); a refused one changes nothing.
+   */
+  async promote(
+    agentId: string,
+    to: Phase,
+    signoff: string,
+    note?: string,
+    options: PromoteOptions = {},
+  ): Promise<PromotionResult> {
     const agent = this.agentOrThrow(agentId);
     const result = await this.evidence(agentId, to);
     const problem = this.signoffProblem(agent, signoff);
+    let signed: SignedBy | undefined;
     if (problem) {
       result.missing.push(`sign-off: ${problem}`);
       result.ok = false;
+    } else {
+      const check = this.checkSignature(result, signoff, note, options.signature);
+      if (check.ok) signed = check.signed;
+      else {
+        result.missing.push(`sign-off: ${check.why}`);
+        result.hint = check.hint;
+        result.ok = false;
+      }
     }
+    const offered = options.signature;
     if (!result.ok) {
       await this.runtime.audit('phase.promotion_refused', {
         agent: agentId,
-        data: { from: result.from, to, signoff, missing: result.missing, evidence: result.evidence },
+        data: {
+          from: result.from,
+          to,
+          signoff,
+          missing: result.missing,
+          ...(result.hint === undefined ? {} : { hint: result.hint }),
+          evidence: result.evidence,
+          digest: result.digest,
+          // What was offered, for the record; the refusal says why it did not count.
+          signature:
+            offered === undefined
+              ? null
+              : { signedAt: offered.signedAt ?? null, fingerprint: offered.fingerprint ?? null },
+        },
       });
       return result;
     }
@@ -286,13 +392,58 @@ export class Promotions {
             by: signoff,
             reason: note ?? `promoted to ${title(to)}`,
             evidence: result.evidence,
+            digest: result.digest,
+            ...(signed ? { signed } : {}),
           },
     );
+    // With agent, from, to, signoff, note and digest, `signed` is enough to check the sign-off again (verifyPromotion).
     await this.runtime.audit('phase.promoted', {
       agent: agentId,
-      data: { from: result.from, to, signoff, note, evidence: result.evidence },
+      data: {
+        from: result.from,
+        to,
+        signoff,
+        note,
+        evidence: result.evidence,
+        since: result.since ?? null,
+        digest: result.digest,
+        signed: signed ?? null,
+      },
     });
+    result.signoff = { by: signoff, signed };
     return result;
+  }
+
+  /** Checks the signature `signoff` gave (or did not give) for this promotion. */
+  private checkSignature(
+    result: PromotionResult,
+    signoff: string,
+    note: string | undefined,
+    signature: PromotionSignature | undefined,
+  ): SignoffCheck {
+    const approvals = this.approvers.section;
+    const raw = this.runtime.clock.now();
+    if (raw > this.highWater) this.highWater = raw;
+    return checkSignoffSignature({
+      fields: {
+        agent: result.agent,
+        from: result.from,
+        to: result.to,
+        by: signoff,
+        evidence: result.digest,
+        note,
+      },
+      signature,
+      key: this.approvers.approverKey(signoff),
+      requiredBy: approvals.requireSignedVotes
+        ? 'approvals.requireSignedVotes'
+        : this.section.promotion.requireSignedSignoff
+          ? 'maturity.promotion.requireSignedSignoff'
+          : undefined,
+      maxAgeMs: approvals.signedVoteMaxAge,
+      now: this.highWater,
+      rawNow: raw,
+    });
   }
 
   /** Demotes to a lower phase (any lower phase). */

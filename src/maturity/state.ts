@@ -36,6 +36,10 @@ export interface PhaseChange {
   alert?: string;
   /** Evidence seen at a promotion. */
   evidence?: { name: string; ok: boolean; detail: string }[];
+  /** Digest of what a promotion checked (`PromotionResult.digest`), which a signed sign-off binds. */
+  digest?: string;
+  /** A promotion's sign-off signature: the signer's key fingerprint, the signature and when it was made. */
+  signed?: { fingerprint: string; signature: string; signedAt: number };
 }
 
 /** Body of an `agent_state` document. */

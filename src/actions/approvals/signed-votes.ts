@@ -1,6 +1,15 @@
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { WardenError } from '../../core/errors.js';
-import { parsePrivateKey, parsePublicKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
+import {
+  checkSignedStatement,
+  signStatement,
+  statementText,
+  statementTime,
+  verifyStatement,
+  type AcceptedSignature,
+  type StatementProblem,
+} from '../../core/signed-statement.js';
+import { parsePrivateKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
 
 /**
  * Signed approver votes. An approver who declares a `publicKey` under `approvals.approvers` signs each
@@ -43,13 +52,7 @@ export interface VoteSignature {
 }
 
 /** What Warden stores with a signed vote (and writes to the ledger): who signed, with which key, when. */
-export interface SignedBy {
-  /** Fingerprint of the approver's public key (`SHA256:...`). */
-  fingerprint: string;
-  /** The signature, base64. With the ledger record's other fields, anyone can check it again. */
-  signature: string;
-  signedAt: number;
-}
+export type SignedBy = AcceptedSignature;
 
 /** First line of every statement: names the format so a signature cannot be taken for another kind of message. */
 export const VOTE_STATEMENT_HEADER = 'warden approval vote v1';
@@ -58,8 +61,6 @@ export const VOTE_STATEMENT_HEADER = 'warden approval vote v1';
 export const MAX_VOTE_CLOCK_SKEW_MS = 30_000;
 
 const DECISIONS: readonly VoteDecision[] = ['approve', 'deny', 'cancel'];
-/** 64 bytes in padded base64, nothing else: one spelling per signature. */
-const SIGNATURE_RE = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 
 function problemWith(fields: VoteFields): string | undefined {
   if (typeof fields !== 'object' || fields === null) return 'the vote fields are missing';
@@ -85,16 +86,14 @@ function problemWith(fields: VoteFields): string | undefined {
 export function voteStatement(fields: VoteFields): string {
   const problem = problemWith(fields);
   if (problem) throw new WardenError('INVALID_ARGUMENT', `cannot build a vote statement: ${problem}`);
-  return [
-    VOTE_STATEMENT_HEADER,
-    `request: ${JSON.stringify(fields.requestId)}`,
-    `digest: ${JSON.stringify(fields.digest)}`,
-    `decision: ${JSON.stringify(fields.decision)}`,
-    `by: ${JSON.stringify(fields.by)}`,
-    `note: ${JSON.stringify(fields.note ?? '')}`,
-    `signed-at: ${JSON.stringify(new Date(fields.signedAt).toISOString())}`,
-    '',
-  ].join('\n');
+  return statementText(VOTE_STATEMENT_HEADER, [
+    ['request', fields.requestId],
+    ['digest', fields.digest],
+    ['decision', fields.decision],
+    ['by', fields.by],
+    ['note', fields.note ?? ''],
+    ['signed-at', statementTime(fields.signedAt)],
+  ]);
 }
 
 /** Fingerprint (`SHA256:...`) of the public half of a private key. */
@@ -115,7 +114,7 @@ export function signVote(
 ): VoteSignature {
   const key = parsePrivateKey(privateKey);
   const full: VoteFields = { ...fields, signedAt: fields.signedAt ?? Date.now() };
-  const signature = sign(null, Buffer.from(voteStatement(full), 'utf8'), key).toString('base64');
+  const signature = signStatement(key, voteStatement(full));
   return { signature, signedAt: full.signedAt, fingerprint: privateKeyFingerprint(key) };
 }
 
@@ -125,13 +124,13 @@ export function signVote(
  * re-check a vote from its ledger record.
  */
 export function verifyVote(publicKey: string | KeyObject, fields: VoteFields, signature: string): boolean {
-  if (typeof signature !== 'string' || !SIGNATURE_RE.test(signature)) return false;
+  let text: string;
   try {
-    const key = typeof publicKey === 'string' ? parsePublicKey(publicKey) : publicKey;
-    return verify(null, Buffer.from(voteStatement(fields), 'utf8'), key, Buffer.from(signature, 'base64'));
+    text = voteStatement(fields);
   } catch {
     return false;
   }
+  return verifyStatement(publicKey, text, signature);
 }
 
 /** A vote's signature checked against the approver's declared key: what to store, or why it is refused. */
@@ -160,65 +159,61 @@ export interface SignatureCheckInput {
  * declared key is refused too: nothing could check it, and a UI must not believe it counted.
  */
 export function checkVoteSignature(input: SignatureCheckInput): SignatureCheck {
-  const { fields, signature: s, key } = input;
+  const { fields } = input;
+  const check = checkSignedStatement({
+    text: (signedAt) => voteStatement({ ...fields, signedAt }),
+    signature: input.signature,
+    key: input.key,
+    required: input.required,
+    maxAgeMs: input.maxAgeMs,
+    skewMs: MAX_VOTE_CLOCK_SKEW_MS,
+    now: input.now,
+    rawNow: input.rawNow,
+  });
+  if (check.ok) return check;
+  return { ok: false, ...refusal(check.problem, input) };
+}
+
+/** A refused vote signature in the approver's terms: what went wrong and what to do. */
+function refusal(problem: StatementProblem, input: SignatureCheckInput): { why: string; hint: string } {
+  const { fields } = input;
   const who = fields.by;
-  if (key === undefined) {
-    if (s !== undefined) {
+  const signedAt = input.signature?.signedAt ?? 0;
+  switch (problem) {
+    case 'signed-without-key':
       return {
-        ok: false,
         why: `the vote is signed, but ${who} has no publicKey in approvals.approvers to check it against`,
         hint: `add ${who}'s publicKey (printed by \`warden keys generate ${who} --approver\`) to approvals.approvers`,
       };
-    }
-    if (input.required) {
+    case 'key-required':
       return {
-        ok: false,
         why: `${who} has no publicKey in approvals.approvers, and approvals.requireSignedVotes needs every vote signed`,
         hint: 'only approvers with a publicKey can vote while approvals.requireSignedVotes is on',
       };
-    }
-    return { ok: true, signed: undefined };
+    case 'unsigned':
+      return {
+        why: `${who} has a publicKey in approvals.approvers, so their vote must be signed, and this one is not`,
+        hint: `sign it with ${who}'s private key: signVote() in code, or \`warden approvals ${fields.decision} ID --as ${who} --key FILE\``,
+      };
+    case 'malformed':
+      return {
+        why: `the signature on ${who}'s vote is malformed (expected 64 bytes of base64 and signedAt in milliseconds)`,
+        hint: 'pass the object signVote() returns, unchanged',
+      };
+    case 'mismatch':
+      return {
+        why: `the signature on ${who}'s vote does not verify with ${who}'s key ${input.key?.fingerprint ?? ''}: it was made with another key, or for another request, decision or note`,
+        hint: `sign this exact vote (request ${fields.requestId}, decision ${fields.decision}, the same note) with ${who}'s own key`,
+      };
+    case 'future':
+      return {
+        why: `${who}'s vote is signed at ${new Date(signedAt).toISOString()}, later than now (${new Date(input.rawNow).toISOString()}) by more than the allowed clock skew of ${MAX_VOTE_CLOCK_SKEW_MS / 1000}s`,
+        hint: "check the signing machine's clock, then sign again",
+      };
+    case 'stale':
+      return {
+        why: `${who}'s vote was signed at ${new Date(signedAt).toISOString()}, more than ${Math.round(input.maxAgeMs / 1000)}s ago (approvals.signedVoteMaxAge)`,
+        hint: 'sign again now; a signature is accepted only while fresh',
+      };
   }
-  if (s === undefined) {
-    return {
-      ok: false,
-      why: `${who} has a publicKey in approvals.approvers, so their vote must be signed, and this one is not`,
-      hint: `sign it with ${who}'s private key: signVote() in code, or \`warden approvals ${fields.decision} ID --as ${who} --key FILE\``,
-    };
-  }
-  if (
-    typeof s !== 'object' ||
-    typeof s.signature !== 'string' ||
-    !SIGNATURE_RE.test(s.signature) ||
-    !Number.isSafeInteger(s.signedAt)
-  ) {
-    return {
-      ok: false,
-      why: `the signature on ${who}'s vote is malformed (expected 64 bytes of base64 and signedAt in milliseconds)`,
-      hint: 'pass the object signVote() returns, unchanged',
-    };
-  }
-  const full: VoteFields = { ...fields, signedAt: s.signedAt };
-  if (!verifyVote(key.key, full, s.signature)) {
-    return {
-      ok: false,
-      why: `the signature on ${who}'s vote does not verify with ${who}'s key ${key.fingerprint}: it was made with another key, or for another request, decision or note`,
-      hint: `sign this exact vote (request ${fields.requestId}, decision ${fields.decision}, the same note) with ${who}'s own key`,
-    };
-  }
-  if (s.signedAt > input.rawNow + MAX_VOTE_CLOCK_SKEW_MS) {
-    return {
-      ok: false,
-      why: `${who}'s vote is signed at ${new Date(s.signedAt).toISOString()}, later than now (${new Date(input.rawNow).toISOString()}) by more than the allowed clock skew of ${MAX_VOTE_CLOCK_SKEW_MS / 1000}s`,
-      hint: "check the signing machine's clock, then sign again",
-    };
-  }
-  if (input.now - s.signedAt > input.maxAgeMs) {
-    return {
-      ok: false,
-      why: `${who}'s vote was signed at ${new Date(s.signedAt).toISOString()}, more than ${Math.round(input.maxAgeMs / 1000)}s ago (approvals.signedVoteMaxAge)`,
-      hint: 'sign again now; a signature is accepted only while fresh',
-    };
-  }
-  return { ok: true, signed: { fingerprint: key.fingerprint, signature: s.signature, signedAt: s.signedAt } };
 }

@@ -1,23 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { ApprovalView, Approvals, VoteOptions } from '../../actions/approvals/approvals.js';
 import type { ApprovalStatus } from '../../actions/approvals/digest.js';
-import {
-  privateKeyFingerprint,
-  signVote,
-  type SignedBy,
-  type VoteDecision,
-} from '../../actions/approvals/signed-votes.js';
+import { signVote, type SignedBy, type VoteDecision } from '../../actions/approvals/signed-votes.js';
 import { WardenError } from '../../core/errors.js';
-import { parsePrivateKey, publicKeyFingerprint } from '../../observe/messages/keys.js';
 import type { Warden } from '../../warden.js';
+import { APPROVER_KEY_ENV, approverKeyHint, readApproverKey } from '../approver-key.js';
 import { CliExit, wardenFor, type ConfigOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-
-/** Environment variable naming the approver's private key file when `--key` is not given. */
-export const APPROVER_KEY_ENV = 'WARDEN_APPROVER_KEY_FILE';
 
 const KEY_OPTION = `the approver's Ed25519 private key (PKCS#8 PEM) to sign the vote with (default: $${APPROVER_KEY_ENV})`;
 
@@ -171,60 +160,6 @@ function signedLine(v: ApprovalView, by: string): string {
   return signed ? `${signedText(by, signed)}\n` : '';
 }
 
-/** The key a vote is signed with, read from `--key FILE` or $WARDEN_APPROVER_KEY_FILE. */
-interface Signer {
-  file: string;
-  key: KeyObject;
-  fingerprint: string;
-}
-
-function signerFor(opts: { key?: string }): Signer | undefined {
-  const given = opts.key ?? process.env[APPROVER_KEY_ENV];
-  if (given === undefined || given === '') return undefined;
-  const file = resolve(given);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliExit(
-      EXIT.usage,
-      `cannot read the approver key file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); pass --key FILE with the private key written by \`warden keys generate NAME --approver --out FILE\``,
-    );
-  }
-  try {
-    const key = parsePrivateKey(text);
-    return { file, key, fingerprint: privateKeyFingerprint(key) };
-  } catch {
-    throw new CliExit(
-      EXIT.usage,
-      `${file} is not an Ed25519 private key in PKCS#8 PEM; use the file written by \`warden keys generate NAME --approver --out FILE\``,
-    );
-  }
-}
-
-/** What a person at the terminal should do about a signature refusal, in CLI terms. */
-function cliHint(
-  warden: Warden,
-  by: string,
-  decision: VoteDecision,
-  signer: Signer | undefined,
-): string | undefined {
-  const declared = warden.policy.config.approvals?.approvers.find((a) => a.name === by)?.publicKey;
-  let fingerprint: string | undefined;
-  try {
-    fingerprint = declared === undefined ? undefined : publicKeyFingerprint(declared);
-  } catch {
-    fingerprint = undefined;
-  }
-  if (declared !== undefined && signer === undefined)
-    return `${by} has a publicKey in warden.yaml: pass --key FILE (${by}'s private key) or set ${APPROVER_KEY_ENV}`;
-  if (fingerprint !== undefined && signer !== undefined && signer.fingerprint !== fingerprint)
-    return `${signer.file} holds the key ${signer.fingerprint}, but ${by}'s publicKey in warden.yaml is ${fingerprint}: sign with ${by}'s own key`;
-  if (declared === undefined && signer !== undefined)
-    return `${by} has no publicKey in approvals.approvers: add the line printed by \`warden keys generate ${by} --approver\`, or ${decision} without --key`;
-  return undefined;
-}
-
 /**
  * Casts a vote (approve, deny, cancel), signed when a key file is given. The request is resolved first so
  * the signature names its full id and digest; the API checks the signature and records any refusal.
@@ -238,7 +173,7 @@ async function castVote(
   note: string | undefined,
   opts: { key?: string },
 ): Promise<ApprovalView> {
-  const signer = signerFor(opts);
+  const signer = readApproverKey(opts.key);
   let target = id;
   const options: VoteOptions = {};
   if (signer) {
@@ -253,7 +188,7 @@ async function castVote(
   } catch (error) {
     // Only signature refusals carry a hint; say what to do in terms of this command.
     if (error instanceof WardenError && error.code === 'APPROVAL_INVALID' && error.hint !== undefined) {
-      const hint = cliHint(warden, by, decision, signer);
+      const hint = approverKeyHint(warden.policy.config, by, signer, decision);
       if (hint !== undefined)
         throw new WardenError('APPROVAL_INVALID', error.message, { hint, cause: error });
     }

@@ -1,19 +1,25 @@
 import type { Command } from 'commander';
 import type { Phase } from '../../config/schema.js';
 import { WardenError } from '../../core/errors.js';
-import type { PhaseExplanation } from '../../maturity/explain.js';
+import type { LastPromotion, PhaseExplanation } from '../../maturity/explain.js';
 import type { MaturityService } from '../../maturity/extension.js';
 import { isPhase, PHASES, title } from '../../maturity/phases.js';
-import type { PromotionResult } from '../../maturity/promotion.js';
+import type { PromoteOptions, PromotionResult } from '../../maturity/promotion.js';
+import { signPromotion } from '../../maturity/signoff.js';
+import type { Warden } from '../../warden.js';
+import { APPROVER_KEY_ENV, approverKeyHint, readApproverKey } from '../approver-key.js';
 import { CliExit, wardenFor, type ConfigOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
-async function withMaturity<T>(cmd: Command, run: (m: MaturityService) => Promise<T>): Promise<T> {
+async function withMaturity<T>(
+  cmd: Command,
+  run: (m: MaturityService, warden: Warden) => Promise<T>,
+): Promise<T> {
   const warden = await wardenFor(cmd.optsWithGlobals<ConfigOption>());
   try {
     const m = warden.runtime.service<MaturityService>('maturity');
     if (!m) throw new CliExit(EXIT.internal, 'the maturity service is not running');
-    return await run(m);
+    return await run(m, warden);
   } catch (error) {
     if (error instanceof WardenError && ['NOT_FOUND', 'INVALID_ARGUMENT'].includes(error.code))
       throw new CliExit(EXIT.failed, error.message);
@@ -37,6 +43,7 @@ function render(x: PhaseExplanation): string {
   out.push(
     `  since ${x.since === undefined ? 'its first action (none yet)' : new Date(x.since).toISOString()}`,
   );
+  if (x.lastPromotion) out.push(`  ${lastPromotionText(x.lastPromotion)}`);
   out.push(`  ${x.summary}`);
   out.push('', 'What it may do now:');
   const width = Math.max(13, ...x.tools.map((t) => t.tool.length));
@@ -69,20 +76,36 @@ function render(x: PhaseExplanation): string {
     out.push('', 'History:');
     for (const h of x.history.slice(-10))
       out.push(
-        `  ${new Date(h.at).toISOString()}  ${h.from ? `${title(h.from)} -> ` : ''}${title(h.phase)}  by ${h.by}: ${h.reason}`,
+        `  ${new Date(h.at).toISOString()}  ${h.from ? `${title(h.from)} -> ` : ''}${title(h.phase)}  by ${h.by}${h.signed ? ' (signed)' : ''}: ${h.reason}`,
       );
   }
   return out.join('\n');
 }
 
-function renderPromotion(r: PromotionResult): string {
+/** Who signed off a sign-off, and how: with their key (which one, when) or by name only. */
+function signedOffText(by: string, signed: { fingerprint: string; signedAt: number } | undefined): string {
+  return signed
+    ? `signed off by ${by}, signed with ${by}'s key ${signed.fingerprint} at ${new Date(signed.signedAt).toISOString()}`
+    : `signed off by ${by}, unsigned (a name, no key)`;
+}
+
+function lastPromotionText(p: LastPromotion): string {
+  return `last promoted ${title(p.from)} -> ${title(p.to)} at ${new Date(p.at).toISOString()}, ${signedOffText(p.by, p.signed)}`;
+}
+
+function renderPromotion(r: PromotionResult, hint: string | undefined): string {
   const out = [
     r.ok
       ? `${r.agent} promoted from ${title(r.from)} to ${title(r.to)}`
       : `promotion of ${r.agent} to ${title(r.to)} refused; missing:`,
   ];
-  if (!r.ok) for (const m of r.missing) out.push(`  - ${m}`);
-  else for (const e of r.evidence) out.push(`  yes  ${e.name}: ${e.detail}`);
+  if (!r.ok) {
+    for (const m of r.missing) out.push(`  - ${m}`);
+    if (hint !== undefined) out.push(`hint: ${hint}`);
+  } else {
+    for (const e of r.evidence) out.push(`  yes  ${e.name}: ${e.detail}`);
+    if (r.signoff) out.push(signedOffText(r.signoff.by, r.signoff.signed));
+  }
   return out.join('\n');
 }
 
@@ -109,19 +132,37 @@ export function registerPhase(program: Command): void {
     .description('promote one phase up when the evidence is there; exits 1 listing what is missing otherwise')
     .argument('<agent>', 'agent id')
     .requiredOption('--to <phase>', 'junior, senior or principal (one step up)')
-    .requiredOption('--signoff <name>', 'the person signing off')
-    .option('--note <text>', 'kept in the history and the ledger')
+    .requiredOption('--signoff <name>', 'the person signing off (an entry of approvals.approvers)')
+    .option('--note <text>', 'kept in the history and the ledger (and covered by the signature)')
+    .option(
+      '--key <file>',
+      `the signer's Ed25519 private key (PKCS#8 PEM) to sign the sign-off with (default: $${APPROVER_KEY_ENV})`,
+    )
     .option('--json', 'print JSON')
     .action(
       async (
         agent: string,
-        opts: { to: string; signoff: string; note?: string; json?: boolean },
+        opts: { to: string; signoff: string; note?: string; key?: string; json?: boolean },
         cmd: Command,
       ) => {
         const to = phaseArg(opts.to);
-        await withMaturity(cmd, async (m) => {
-          const r = await m.promote(agent, to, opts.signoff, opts.note);
-          process.stdout.write((opts.json ? JSON.stringify(r) : renderPromotion(r)) + '\n');
+        const signer = readApproverKey(opts.key);
+        await withMaturity(cmd, async (m, warden) => {
+          const options: PromoteOptions = {};
+          if (signer) {
+            // Signed over the evidence as it stands now; promote() runs it again and must find the same.
+            const { fields } = await m.statement(agent, to, opts.signoff, opts.note);
+            options.signature = signPromotion(signer.key, fields);
+          }
+          const r = await m.promote(agent, to, opts.signoff, opts.note, options);
+          const hint =
+            r.hint === undefined
+              ? undefined
+              : (approverKeyHint(warden.policy.config, opts.signoff, signer, 'promote') ?? r.hint);
+          process.stdout.write(
+            (opts.json ? JSON.stringify(hint === undefined ? r : { ...r, hint }) : renderPromotion(r, hint)) +
+              '\n',
+          );
           if (!r.ok) throw new CliExit(EXIT.failed);
         });
       },

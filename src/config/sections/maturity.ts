@@ -98,7 +98,13 @@ export const maturitySectionSchema = z
           .array(z.string().min(1))
           .default([])
           .describe(
-            'When set, the sign-off must come from an approver (approvals.approvers) holding one of these roles.',
+            'When set, the sign-off must come from an approver (approvals.approvers) holding one of these roles. Empty: any listed approver (any name when approvals.approvers is empty).',
+          ),
+        requireSignedSignoff: z
+          .boolean()
+          .default(false)
+          .describe(
+            "true: every promotion sign-off must be signed with the signer's key (their publicKey in approvals.approvers). false: only signers with a publicKey must sign (and everyone when approvals.requireSignedVotes is true).",
           ),
         evidence: z
           .array(z.string().min(1))
@@ -107,7 +113,11 @@ export const maturitySectionSchema = z
             'Evidence checks to run (default: every registered check: time-at-phase, no-critical-alerts, ...).',
           ),
       })
-      .default({ minDays: { intern: 14, junior: 14, senior: 30 }, signoffRoles: [] })
+      .default({
+        minDays: { intern: 14, junior: 14, senior: 30 },
+        signoffRoles: [],
+        requireSignedSignoff: false,
+      })
       .describe('What promotion needs.'),
     senior: z
       .strictObject({ preApproved: z.array(preApprovedSchema).default([]) })
