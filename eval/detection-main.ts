@@ -3,16 +3,19 @@
  *
  *   npx tsx eval/detection-main.ts [--data ../shared/data] [--out eval/results/detection.json]
  *   npx tsx eval/detection-main.ts --show-tuning   # tuning split only: its table, misses and false positives;
- *                                                  # prints nothing of the reported split and writes nothing
+ *                                                  # prints nothing of the reported split or of the project's
+ *                                                  # own hold-out sets, and writes nothing
  *
  * Prints a table of the reported split and writes the full report (both splits) as JSON.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+import { DEFAULT_INJECTION_THRESHOLD } from '../src/trust/injection/index.js';
 import {
   buildReport,
   loadAll,
+  runOwnSets,
   scanRows,
   type DetectionReport,
   type Rate,
@@ -70,16 +73,22 @@ function breakdown(report: DetectionReport, split: 'tuning' | 'reported'): strin
 async function main(): Promise<void> {
   const dataDir = resolve(arg('--data', '../shared/data'));
   const out = resolve(arg('--out', 'eval/results/detection.json'));
+  const tuningOnly = process.argv.includes('--show-tuning');
   const rows = await loadAll(dataDir);
   const scanned = scanRows(rows);
-  const report = buildReport(scanned);
-
-  const tuningOnly = process.argv.includes('--show-tuning');
+  // The project's own hold-out sets are scanned only in a reporting run, like the reported split.
+  const own = tuningOnly ? [] : await runOwnSets();
+  const report = buildReport(scanned, DEFAULT_INJECTION_THRESHOLD, own);
   console.log(`Prompt-injection detection (rules ${report.rulesVersion}, threshold ${report.threshold})`);
   console.log(`split: ${report.split.rule}; ${report.split.note}\n`);
   if (!tuningOnly) {
     console.log('REPORTED split\n' + table(report, 'reported') + '\n');
     console.log(breakdown(report, 'reported') + '\n');
+    console.log('OWN SETS (test/fixtures, written for this detector; no split)');
+    for (const o of report.ownSets) {
+      console.log(`  ${o.name.padEnd(28)} ${o.label === 1 ? 'TP' : 'FP'} ${pct(o.flagged)}`);
+    }
+    console.log('');
   }
   const t = report.throughput;
   console.log(

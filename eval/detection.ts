@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 import {
@@ -63,6 +65,16 @@ export interface Throughput {
   rowUsP99: number;
 }
 
+/** One of the project's own small sets (test/fixtures/injection-*.jsonl): no split, every row counts. */
+export interface OwnSetReport {
+  name: string;
+  file: string;
+  label: 0 | 1;
+  note: string;
+  /** Share flagged: true positives for attack sets, false positives for benign sets. */
+  flagged: Rate;
+}
+
 /** The whole report, written to eval/results/detection.json. */
 export interface DetectionReport {
   generatedAt: string;
@@ -72,6 +84,8 @@ export interface DetectionReport {
   datasets: DatasetReport[];
   /** All injected rows of BIPIA, AgentDojo and ASB; all clean rows of NotInject, AgentDojo and BIPIA. */
   overall: Record<Split, { injected: SliceReport; clean: SliceReport; cleanTargetSets: SliceReport }>;
+  /** The project's own benign and attack sets, written for this detector; see {@link OWN_SETS}. */
+  ownSets: OwnSetReport[];
   targets: { tpr: number; fpr: number; note: string };
   throughput: Throughput;
   node: string;
@@ -83,6 +97,8 @@ export interface Row {
   text: string;
   label: 0 | 1;
   categories: Record<string, string>;
+  /** Text whose hash decides the split, when it is not `text` (a row built from another row). */
+  splitText?: string;
 }
 
 interface DatasetSpec {
@@ -134,11 +150,98 @@ export async function loadRows(dataDir: string, spec: DatasetSpec): Promise<Row[
   return rows;
 }
 
-/** Load every data set the harness knows. */
+/** Load every data set the harness knows, plus the ASB instructions placed inside clean tool outputs. */
 export async function loadAll(dataDir: string): Promise<Row[]> {
   const all: Row[] = [];
   for (const spec of DATASETS) all.push(...(await loadRows(dataDir, spec)));
+  all.push(...embedAsb(all));
   return all;
+}
+
+/** Name of the derived data set built by {@link embedAsb}. Not part of the overall figures (it repeats ASB). */
+export const ASB_EMBEDDED = 'asb-embedded';
+
+/**
+ * ASB's attacker instructions are bare sentences; in an attack they arrive inside a tool's output. This places
+ * each one, on a line of its own, before or after a clean BIPIA context or AgentDojo tool output. Deterministic:
+ * the instruction's sha256 picks the context and the position. The row keeps the split of its instruction, and its
+ * context comes from the same split, so the tuning part never contains reported text and the other way round.
+ */
+export function embedAsb(rows: readonly Row[]): Row[] {
+  const pools: Record<Split, Row[]> = { tuning: [], reported: [] };
+  for (const r of rows) {
+    if (r.label === 0 && (r.dataset === 'bipia' || r.dataset === 'agentdojo')) pools[splitOf(r.text)].push(r);
+  }
+  const out: Row[] = [];
+  for (const r of rows) {
+    if (r.dataset !== 'asb') continue;
+    const pool = pools[splitOf(r.text)];
+    if (pool.length === 0) continue;
+    const h = createHash('sha256').update(r.text, 'utf8').digest();
+    const ctx = pool[h.readUInt32BE(1) % pool.length];
+    if (ctx === undefined) continue;
+    const position = (h[5] ?? 0) & 1 ? 'start' : 'end';
+    const text = position === 'start' ? `${r.text}\n\n${ctx.text}` : `${ctx.text}\n\n${r.text}`;
+    out.push({
+      dataset: ASB_EMBEDDED,
+      text,
+      label: 1,
+      categories: { position, context: ctx.dataset },
+      splitText: r.text,
+    });
+  }
+  return out;
+}
+
+/** The project's own sets (not third-party data): where they came from and what they are for. */
+export const OWN_SETS: readonly { name: string; file: string; label: 0 | 1; note: string }[] = [
+  {
+    name: 'own benign, hold-out',
+    file: 'injection-holdout-benign.jsonl',
+    label: 0,
+    note: 'Ordinary e-mails, READMEs, how-tos, recipes, tickets, notices with imperatives; written before the 2026.2 rules were final and scanned once, at the end.',
+  },
+  {
+    name: 'own attacks, hold-out',
+    file: 'injection-holdout-attacks.jsonl',
+    label: 1,
+    note: 'Injections in styles other than the evaluation sets; written before the 2026.2 rules were final and scanned once, at the end.',
+  },
+  {
+    name: 'own benign, development',
+    file: 'injection-dev-benign.jsonl',
+    label: 0,
+    note: 'Benign text with imperatives, looked at while the 2026.2 rules were written: an optimistic estimate.',
+  },
+  {
+    name: 'own attacks, development',
+    file: 'injection-dev-attacks.jsonl',
+    label: 1,
+    note: 'Injections looked at while the 2026.2 rules were written: an optimistic estimate.',
+  },
+];
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
+
+/** Scan the project's own sets (test/fixtures). */
+export async function runOwnSets(threshold = DEFAULT_INJECTION_THRESHOLD): Promise<OwnSetReport[]> {
+  const out: OwnSetReport[] = [];
+  for (const set of OWN_SETS) {
+    const raw = await readFile(join(FIXTURES, set.file), 'utf8');
+    const texts = raw
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    const k = texts.filter((t) => scanForInjection(t, { threshold }).flagged).length;
+    out.push({
+      name: set.name,
+      file: `test/fixtures/${set.file}`,
+      label: set.label,
+      note: set.note,
+      flagged: wilson(k, texts.length),
+    });
+  }
+  return out;
 }
 
 function slice(rows: readonly { label: 0 | 1; flagged: boolean }[]): SliceReport {
@@ -184,7 +287,7 @@ export function scanRows(rows: readonly Row[], threshold = DEFAULT_INJECTION_THR
     if (scan === undefined) throw new Error('unreachable: no scan');
     return {
       ...r,
-      split: splitOf(r.text),
+      split: splitOf(r.splitText ?? r.text),
       flagged: scan.flagged,
       scan,
       ms,
@@ -197,9 +300,18 @@ export function scanRows(rows: readonly Row[], threshold = DEFAULT_INJECTION_THR
 export function buildReport(
   scanned: readonly ScannedRow[],
   threshold = DEFAULT_INJECTION_THRESHOLD,
+  ownSets: OwnSetReport[] = [],
 ): DetectionReport {
   const splits: Split[] = ['tuning', 'reported'];
-  const datasets: DatasetReport[] = DATASETS.map((spec) => {
+  const specs: DatasetSpec[] = [
+    ...DATASETS,
+    {
+      name: ASB_EMBEDDED,
+      file: 'asb/attacker-instructions.jsonl (inside clean contexts)',
+      categories: ['position', 'context'],
+    },
+  ];
+  const datasets: DatasetReport[] = specs.map((spec) => {
     const rows = scanned.filter((r) => r.dataset === spec.name);
     const bySplit = {} as Record<Split, SliceReport>;
     for (const s of splits) bySplit[s] = slice(rows.filter((r) => r.split === s));
@@ -220,7 +332,7 @@ export function buildReport(
 
   const overall = {} as DetectionReport['overall'];
   for (const s of splits) {
-    const inSplit = scanned.filter((r) => r.split === s);
+    const inSplit = scanned.filter((r) => r.split === s && r.dataset !== ASB_EMBEDDED);
     overall[s] = {
       injected: slice(inSplit.filter((r) => r.label === 1)),
       clean: slice(inSplit.filter((r) => r.label === 0)),
@@ -230,17 +342,19 @@ export function buildReport(
     };
   }
 
-  const perKib = scanned.map((r) => r.ms / Math.max(r.kib, 1e-3)).sort((a, b) => a - b);
-  const large = scanned
+  // Scan time over the data sets' own rows; the embedded ASB rows repeat their contexts.
+  const real = scanned.filter((r) => r.dataset !== ASB_EMBEDDED);
+  const perKib = real.map((r) => r.ms / Math.max(r.kib, 1e-3)).sort((a, b) => a - b);
+  const large = real
     .filter((r) => r.kib >= 1)
     .map((r) => r.ms / r.kib)
     .sort((a, b) => a - b);
-  const rowUs = scanned.map((r) => r.ms * 1000).sort((a, b) => a - b);
-  const totalMs = scanned.reduce((a, r) => a + r.ms, 0);
-  const totalKiB = scanned.reduce((a, r) => a + r.kib, 0);
+  const rowUs = real.map((r) => r.ms * 1000).sort((a, b) => a - b);
+  const totalMs = real.reduce((a, r) => a + r.ms, 0);
+  const totalKiB = real.reduce((a, r) => a + r.kib, 0);
   const r4 = (x: number): number => Math.round(x * 10000) / 10000;
   const throughput: Throughput = {
-    rows: scanned.length,
+    rows: real.length,
     totalKiB: Math.round(totalKiB),
     msPerKiBP50: r4(percentile(perKib, 50)),
     msPerKiBP99: r4(percentile(perKib, 99)),
@@ -263,6 +377,7 @@ export function buildReport(
     },
     datasets,
     overall,
+    ownSets,
     targets: {
       tpr: 0.9,
       fpr: 0.02,
@@ -276,5 +391,5 @@ export function buildReport(
 /** Load ../shared/data (or `dataDir`), scan every row, and report per data set and split. */
 export async function runDetectionEval(dataDir: string): Promise<DetectionReport> {
   const rows = await loadAll(dataDir);
-  return buildReport(scanRows(rows));
+  return buildReport(scanRows(rows), DEFAULT_INJECTION_THRESHOLD, await runOwnSets());
 }

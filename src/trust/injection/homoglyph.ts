@@ -20,6 +20,9 @@ const SENSITIVE = new Set(
 const WORD = /[\p{L}\p{M}]+/gu;
 const LOOK_ALIKE_SCRIPTS: readonly Script[] = ['cyrillic', 'greek', 'armenian'];
 const MAX_FINDINGS = 32;
+// Units written with a Greek letter: micro (µs, μm, µg) and ohm (kΩ). Benchmarks and data sheets are full of them,
+// and a unit is not a disguised word.
+const UNIT = /^(?:[\u00b5\u03bc][a-z]{1,3}|[kmg]?[\u03a9\u2126])$/iu;
 
 function fold(word: string): string {
   let out = '';
@@ -100,6 +103,11 @@ export function homoglyphs(text: string, out: RawFinding[]): void {
       }
     }
     if (ascii) {
+      judgePending(true);
+      prevLatin = true;
+      continue;
+    }
+    if (UNIT.test(word)) {
       judgePending(true);
       prevLatin = true;
       continue;

@@ -60,6 +60,26 @@ function rx(source: string): RegExp {
   return new RegExp(source, 'g');
 }
 
+// "This will leak passwords", "attackers can steal credentials", "avoid leaking sensitive information": what could
+// happen or what to guard against, as in an advisory or a threat model, not an order to do it.
+const DESCRIPTIVE_BEFORE =
+  /\b(?:(?:will|would|can|could|may|might|cannot|can't|won't|wouldn't|couldn't)[*_]{0,3}\s+(?:also\s+|even\s+|easily\s+|potentially\s+)?|(?:prevent|preventing|avoid|avoiding|against|protect from|stop|stopping|detect|detecting|mitigate|mitigating)\s+(?:[a-z]+\s+)?)$/;
+
+// "You must not use the service to send spam, upload malware, or ...": terms of use list what is forbidden.
+const PROHIBITED_BEFORE =
+  /\b(?:must not|mustn't|may not|do not|don't|never|not allowed to|not permitted to|prohibited from|forbidden to|refrain from)\b[^.!?\n]*$/;
+
+/**
+ * Halve the score of a harmful-action match that reads as a description, a precaution or a prohibition rather
+ * than an order.
+ */
+function orderNotDescription(score: number): (m: RegExpExecArray, text: string) => number {
+  return (m, text) => {
+    const before = text.slice(Math.max(0, m.index - 80), m.index);
+    return DESCRIPTIVE_BEFORE.test(before.slice(-30)) || PROHIBITED_BEFORE.test(before) ? score / 2 : score;
+  };
+}
+
 /** The rule table. Order does not matter; scoring takes the strongest match per rule. */
 export const LEXICAL_RULES: readonly LexicalRule[] = [
   // ---------------------------------------------------------------- instruction
@@ -123,7 +143,7 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     message: 'A sentence opens by addressing the AI and giving it an order.',
     triggers: words('ai assistant llm model agent bot chatbot gpt chatgpt claude gemini copilot'),
     re: rx(
-      `(?:^|[.!?\\n>(\\[]\\s*|<!--\\s*)(?:hey\\s+|hi\\s+|dear\\s+|ok\\s+|okay\\s+)?(?:ai|assistant|llm|model|agent|bot|chatbot|gpt|chatgpt|claude|gemini|copilot)\\s*[,:]\\s+(?:please\\s+)?(?:ignore|disregard|forget|do|don't|never|always|now|stop|send|tell|say|reply|respond|answer|write|include|add|output|print|reveal|delete|forward|email|call|use|remember|make|list|summari[sz]e|recommend|praise|mention|insert|append|translate|visit|open|click|buy|transfer|run|execute)\\b`,
+      `(?:^|[.!?\\n>(\\[]\\s*|<!--\\s*)["']?(?:hey\\s+|hi\\s+|dear\\s+|ok\\s+|okay\\s+)?(?:ai|assistant|llm|model|agent|bot|chatbot|gpt|chatgpt|claude|gemini|copilot)\\s*[,:]\\s+(?:(?:before|after|when|once|while|as soon as)\\s+you\\s+[^,.!?\\n]{1,80},\\s*)?(?:please\\s+)?(?:ignore|disregard|forget|do|don't|never|always|now|stop|send|tell|say|reply|respond|answer|write|include|add|output|print|reveal|delete|forward|email|call|use|remember|make|list|summari[sz]e|recommend|praise|mention|insert|append|translate|visit|open|click|buy|transfer|run|execute)\\b`,
     ),
   },
   {
@@ -191,6 +211,43 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     ),
     re: rx(
       `\\bif you(?: are|'re)\\s+(?:an?\\s+|the\\s+)?(?:${AI_NOUN}|ai model|bot|agent|automated|robot|crawler|scraper)\\b|\\b(?:any|all|the|every)?\\s*(?:${AI_NOUN}|agents?|models?|bots?)s?\\s+(?:that is |who is |which is |currently )?(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|crawling|scraping|browsing|ingesting|seeing)\\s+(?:this|these|the following)\\b`,
+    ),
+  },
+  {
+    id: 'instruction.addressed-to-ai',
+    family: 'instruction',
+    score: 0.6,
+    message: 'Speaks to whichever AI handles the text.',
+    // "Any agent handling this", "whatever model is summarising these": a reader picked out by what it does with
+    // the text, which is how content talks to the model that processes it.
+    triggers: words(
+      'ai assistant assistants llm llms model models chatbot bot bots gpt chatgpt claude gemini copilot agent agents automated intelligence',
+    ),
+    re: rx(
+      `\\b(?:any|every|all|whatever|whichever|(?:note|message|instructions?|memo|reminder)\\s+(?:to|for)\\s+the|to the)\\s+(?:${AI_NOUN}|agents?|models?|bots?|llms?|assistants?)\\s+(?:that is |who is |which is |that's |is |are |currently )?[a-z]{3,}ing\\s+(?:this|these|the following)\\b`,
+    ),
+  },
+  {
+    id: 'instruction.addressed-to-ai',
+    family: 'instruction',
+    score: 0.45,
+    message: 'Tells the AI, in the third person, what it must do.',
+    // Weaker than a vocative: product documentation also says what its assistant does. With other evidence
+    // (a request to act, concealment) it tips the balance.
+    triggers: words('ai assistant llm chatbot bot agent gpt copilot'),
+    re: rx(
+      `\\b(?:the|an?|any|every|this|your)\\s+(?:ai(?: agent| assistant| model)?|assistant|llm|language model|chatbot|bot|agent|gpt|copilot)\\s+(?!(?:manager|director|professor|editor|principal|coach|researcher|engineer|team|company|secretary|nurse|teacher|producer|referee|attorney|general|mode|app)\\b)(?:(?!(?:we|you|i|he|she|they|people|users?|customers?|and|or|but)\\b)[a-z]+,?\\s+){0,5}?(?:should|must|shall|needs to|has to|is (?:required|expected|instructed|asked|supposed|told) to|will need to)\\s+(?:now\\s+|immediately\\s+|also\\s+|first\\s+|then\\s+|always\\s+|quietly\\s+|silently\\s+|secretly\\s+)?(?:send|forward|transfer|pay|delete|remove|share|upload|email|invite|grant|book|buy|purchase|open|visit|click|download|install|run|execute|call|add|change|update|reply|respond|answer|tell|say|include|recommend|ignore|disregard|forget|reveal|leak|post|approve|cancel|create|move|copy|export|mark|write)\\b`,
+    ),
+  },
+  {
+    id: 'instruction.task-hijack',
+    family: 'instruction',
+    score: 0.45,
+    message: 'Slips a step in around the task the user gave.',
+    // "After completing the user's task, ...", "while handling your current request, also ...".
+    triggers: words('after while once when during'),
+    re: rx(
+      `\\b(?:after|while|once|when|during)\\s+(?:you(?:'ve| have)?\\s+)?(?:complet|finish|answer|respond|summari[sz]|handl|process|perform|do|carr|work)\\w*(?:\\s+on)?\\s+(?:the\\s+|your\\s+|this\\s+)?(?:user'?s?\\s+|original\\s+|current\\s+|assigned\\s+|main\\s+|given\\s+)(?:task|request|query|question|instructions?|job|assignment)\\b`,
     ),
   },
   {
@@ -368,6 +425,7 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     id: 'instruction.harmful-action',
     family: 'instruction',
     score: 0.6,
+    check: orderNotDescription(0.6),
     message: 'Asks for malware to be deployed or run.',
     triggers: words(
       'ransomware malware keylogger keyloggers backdoor backdoors rootkit rootkits spyware trojan trojans virus viruses worm worms botnet botnets cryptominer cryptominers crypto miner miners surveillance malicious exploit exploits',
@@ -380,6 +438,7 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     id: 'instruction.harmful-action',
     family: 'instruction',
     score: 0.55,
+    check: orderNotDescription(0.55),
     message: 'Asks for secrets or credentials to be captured.',
     triggers: words(
       'credentials credential passwords password passcode passcodes api keys key tokens token secrets secret cookies cookie otp otps codes code card bank ssn ssns social passport login sensitive traffic keystrokes communications session',
@@ -392,6 +451,7 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     id: 'instruction.harmful-action',
     family: 'instruction',
     score: 0.45,
+    check: orderNotDescription(0.45),
     message: 'Asks for security controls to be switched off.',
     triggers: words(
       'security firewall firewalls antivirus anti edr defender logging logs monitoring auditing audit authentication 2fa mfa factor safety guardrails guardrail filters filter alarms alarm intrusion access controls control encryption',
@@ -404,18 +464,20 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
     id: 'instruction.harmful-action',
     family: 'instruction',
     score: 0.5,
+    check: orderNotDescription(0.5),
     message: 'Asks for privileges to be escalated.',
     triggers: words(
       'privileges privilege permissions permission access rights root superuser sudo god unrestricted',
     ),
     re: rx(
-      `\\b(?:elevat|escalat)\\w*\\b${gap(2)}\\s+(?:privileges?|permissions?|access|rights)\\b|\\b(?:grant|give|gain|obtain|acquire|assign)\\w*\\b${gap(3)}\\s+(?:root|superuser|sudo|unrestricted|god)\\s+(?:access|privileges?|rights|permissions?)\\b`,
+      `\\b(?:elevat|escalat)(?:e|es|ed|ing)\\b${gap(2)}\\s+(?:privileges?|permissions?|access|rights)\\b|\\b(?:grant|give|gain|obtain|acquire|assign)\\w*\\b${gap(3)}\\s+(?:root|superuser|sudo|unrestricted|god)\\s+(?:access|privileges?|rights|permissions?)\\b`,
     ),
   },
   {
     id: 'instruction.harmful-action',
     family: 'instruction',
     score: 0.4,
+    check: orderNotDescription(0.4),
     message: 'Asks for records, logs or evidence to be falsified or destroyed.',
     triggers: words(
       'logs log trails trail backups backup evidence financial trading medical dns ledger accounting records',
@@ -526,7 +588,7 @@ export const LEXICAL_RULES: readonly LexicalRule[] = [
       'message messages notice notices note notes alert alerts override instruction instructions update updates directive directives command commands announcement warning prompt policy requirement mandate order orders',
     ),
     re: rx(
-      `(?:^|\\n|[.!?]\\s)\\s*(?:\\[|\\(|\\*\\*|#{1,6}\\s*|<)?\\s*(system|admin|administrator|developer|root|security|it|operator|moderator|openai|anthropic|google|microsoft|assistant|tool|platform|compliance|kernel)\\s+(?:message|notice|note|alert|override|instruction|update|directive|command|announcement|warning|prompt|policy|requirement|mandate|order)s?\\s*(?:\\]|\\)|\\*\\*|>)?\\s*:`,
+      `(?:^|\\n|[.!?]\\s)\\s*(?:\\[|\\(|\\*\\*|#{1,6}\\s*|<)?\\s*(system|admin|administrator|developer|root|security|it|operator|moderator|openai|anthropic|google|microsoft|assistant|tool|platform|compliance|kernel)\\s+(?:message|notice|note|alert|override|instruction|update|directive|command|announcement|warning|prompt|policy|requirement|mandate|order)s?(?:\\s+(?:to|for)\\s+(?:the\\s+|all\\s+|any\\s+)?(?:ai|agent|assistant|model|llm|bot)s?)?\\s*(?:\\]|\\)|\\*\\*|>)?\\s*:`,
     ),
     check: (m) =>
       /^(?:security|it|google|microsoft|compliance|platform|kernel)$/.test(m[1] ?? '') ? 0.3 : 0.45,

@@ -5,7 +5,8 @@ import { runRules, tokensOf, type RawFinding } from './engine.js';
 import { hiddenCharacters, hiddenMarkup, type HiddenRegion, type Smuggled } from './hidden.js';
 import { homoglyphs } from './homoglyph.js';
 import { normalise, type Normalised } from './normalise.js';
-import { actionOnResource, codeInsertion, outputManipulation, requestLines } from './phrasing.js';
+import { actionRequests } from './action-request.js';
+import { codeInsertion, outputManipulation, requestLines } from './phrasing.js';
 import { LEXICAL_RULES } from './rules.js';
 import type { InjectionFamily, InjectionFinding, InjectionScan, InjectionScanOptions } from './types.js';
 
@@ -25,7 +26,7 @@ export const MAX_FINDINGS = 200;
 const EXCERPT_LIMIT = 160;
 
 /** Version of the rule set, for reports and caches. Bump when rules or weights change. */
-export const INJECTION_RULES_VERSION = '2026.1';
+export const INJECTION_RULES_VERSION = '2026.2';
 
 // How much each further rule in a family, and each further family, adds: evidence from one family counts
 // fully, corroboration from others adds less than it would if the signals were independent.
@@ -77,7 +78,7 @@ function lexical(norm: Normalised, out: RawFinding[]): void {
   outputManipulation(norm, out);
   codeInsertion(norm, out);
   requestLines(norm, out);
-  actionOnResource(norm, tokensOf(norm), out);
+  actionRequests(norm, tokensOf(norm), out);
 }
 
 /** Score text that came out of a decoder: lexical rules only, no further decoding (one level deep). */
