@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 
 const file = process.argv[2];
+// vitest's own exit status, when CI passes it: non-zero with no failed test means an error outside any test.
+const vitestStatus = Number(process.argv[3] ?? 0);
 let report;
 try {
   report = JSON.parse(readFileSync(file, 'utf8'));
@@ -38,7 +40,13 @@ const brokenFiles = report.testResults.filter(
 );
 for (const f of brokenFiles)
   console.log(`TEST FILE FAILED TO RUN: ${f.name}: ${(f.message ?? '').split('\n')[0]}`);
-const failed = report.numFailedTests + problems + brokenFiles.length;
+let failed = report.numFailedTests + problems + brokenFiles.length;
+if (vitestStatus !== 0 && failed === 0) {
+  console.log(
+    `VITEST EXITED WITH STATUS ${vitestStatus} with no failed test: an error outside any test (unhandled rejection, worker crash); see the output above`,
+  );
+  failed = 1;
+}
 const skipped = report.numPendingTests + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -90,7 +90,9 @@ function matches(
   return g.tool === call.tool && compileWhere(g.where).test(call.args, mode);
 }
 
-describe('least privilege properties', () => {
+// Hundreds of generated cases each, Cedar's evaluator in WebAssembly among them: seconds of CPU, which a loaded
+// 2-core CI machine stretched to 14 s of wall time (the unit timeout is 15 s). The limit is a hang guard.
+describe('least privilege properties', { timeout: 120_000 }, () => {
   it('no grant order changes a decision', () => {
     fc.assert(
       fc.property(

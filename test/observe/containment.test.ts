@@ -4,6 +4,7 @@ import { generateAgentKeyPair } from '../../src/observe/messages/keys.js';
 import { signMessage } from '../../src/observe/messages/envelope.js';
 import type { Store } from '../../src/store/store.js';
 import type { Warden } from '../../src/warden.js';
+import { until } from '../helpers/wait.js';
 import { FakeClock, observeWarden } from './helpers.js';
 
 const keys = {
@@ -131,8 +132,12 @@ describe('cascade containment', () => {
     const read = await reader.memoryRead({ namespace: 'team', key: 'plan' });
     await own.memoryRead({ namespace: 'team', key: 'plan' });
     await warden.kill('agent', 'compromised', 'credential theft', 'sec-oncall');
-    await new Promise((r) => setTimeout(r, 10));
-    const [report] = await containmentRecords(warden, store);
+    // Containment follows the kill switch in the background: wait for its record rather than for a time.
+    let report: ContainmentReport | undefined;
+    await until(async () => {
+      [report] = await containmentRecords(warden, store);
+      return report !== undefined;
+    }, 'the containment record of the kill');
     expect(report).toMatchObject({ compromised: 'compromised', trigger: 'kill' });
     expect(report!.consumers).toHaveLength(1);
     expect(report!.consumers[0]).toMatchObject({ agent: 'downstream', depth: 1, events: [read.eventId] });

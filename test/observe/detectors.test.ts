@@ -5,6 +5,7 @@ import { ALERT_CHANNEL, type Alert, type AlertAnnouncement } from '../../src/obs
 import type { ObserveService } from '../../src/observe/service.js';
 import type { Store } from '../../src/store/store.js';
 import type { Warden } from '../../src/warden.js';
+import { until } from '../helpers/wait.js';
 import { FakeClock, OBSERVE_CONFIG, observeWarden, withObserve } from './helpers.js';
 
 let open: { warden: Warden; store: Store }[] = [];
@@ -69,9 +70,9 @@ describe('burst rule: 88 comments in 102 seconds', () => {
     await warden.runtime.ledger.flush();
     const ledger = await store.readLedger({ type: 'alert' });
     expect(ledger.map((r) => (r.data as Alert).id)).toContain(a.id);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(announced.some((m) => m.id === a.id && m.type === 'alert.raised' && m.severity === 'high')).toBe(
-      true,
+    await until(
+      () => announced.some((m) => m.id === a.id && m.type === 'alert.raised' && m.severity === 'high'),
+      'the alert announced on its channel',
     );
     await unsubscribe();
   });

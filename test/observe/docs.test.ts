@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -6,7 +7,9 @@ import { parseConfig } from '../../src/config/load.js';
 const doc = readFileSync(new URL('../../docs/observe.md', import.meta.url), 'utf8');
 const yamlBlocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 const tsBlocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-const dir = join(import.meta.dirname, '.docs-tmp');
+// A directory of this run's own, outside the tree: a fixed one was shared with (and deleted by) any other run at
+// the same time, and one left behind by a killed run was picked up by tsc and eslint.
+const dir = mkdtempSync(join(tmpdir(), 'warden-docs-observe-'));
 const src = join(import.meta.dirname, '..', '..', 'src');
 
 afterAll(() => {
@@ -30,7 +33,6 @@ describe('docs/observe.md', () => {
 
   tsBlocks.forEach((code, i) => {
     it(`runs TypeScript example ${i + 1} and prints what its comments say`, async () => {
-      mkdirSync(dir, { recursive: true });
       const file = join(dir, `example-${i}.ts`);
       // The examples import the published package; here they run against the sources.
       writeFileSync(file, code.replaceAll("from 'agent-warden'", `from '${join(src, 'index.js')}'`));

@@ -5,6 +5,7 @@ import type { InventoryRecord } from '../../src/observe/inventory/inventory.js';
 import { generateAgentKeyPair } from '../../src/observe/messages/keys.js';
 import { OBSERVE_SERVICE, type ObserveService } from '../../src/observe/service.js';
 import { createWarden, type Warden } from '../../src/warden.js';
+import { until } from '../helpers/wait.js';
 import { configFile, runCli } from './cli.js';
 import { OBSERVE_CONFIG } from './helpers.js';
 
@@ -27,14 +28,6 @@ async function app(file: string): Promise<{ warden: Warden; observe: ObserveServ
   const observe = warden.runtime.service<ObserveService>(OBSERVE_SERVICE);
   if (!observe) throw new Error('observe service missing');
   return { warden, observe };
-}
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('agent inventory', () => {
@@ -130,7 +123,10 @@ describe('warden kill and release', () => {
     ]);
     expect(kill.code).toBe(0);
     expect(kill.stdout).toMatch(/kill switch engaged for agent worker by alice: runaway loop/);
-    await until(() => warden.runtime.killSwitches.check('worker', s.id) !== undefined);
+    await until(
+      () => warden.runtime.killSwitches.check('worker', s.id) !== undefined,
+      "the CLI's kill reaches the running Warden",
+    );
     const halted = await s.authorize({ tool: 'search', args: {} });
     expect(halted.verdict).toBe('halt');
     expect(halted.reasons[0]).toMatchObject({ control: 'kill-switch', evidence: { by: 'alice' } });
@@ -154,7 +150,10 @@ describe('warden kill and release', () => {
       'bob',
     ]);
     expect(release.code).toBe(0);
-    await until(() => warden.runtime.killSwitches.check('worker', 'x') === undefined);
+    await until(
+      () => warden.runtime.killSwitches.check('worker', 'x') === undefined,
+      "the CLI's release reaches the running Warden",
+    );
     expect((await warden.session({ agent: 'worker' }).authorize({ tool: 'search', args: {} })).verdict).toBe(
       'allow',
     );
@@ -181,12 +180,18 @@ describe('warden kill and release', () => {
     const one = warden.session({ agent: 'worker' });
     const other = warden.session({ agent: 'worker' });
     expect((await runCli(['--config', file, 'kill', '--session', one.id, '--reason', 'stuck'])).code).toBe(0);
-    await until(() => warden.runtime.killSwitches.check('worker', one.id) !== undefined);
+    await until(
+      () => warden.runtime.killSwitches.check('worker', one.id) !== undefined,
+      "the CLI's session kill reaches the running Warden",
+    );
     expect((await one.authorize({ tool: 'search', args: {} })).verdict).toBe('halt');
     expect((await other.authorize({ tool: 'search', args: {} })).verdict).toBe('allow');
 
     expect((await runCli(['--config', file, 'kill', '--all', '--reason', 'incident 42'])).code).toBe(0);
-    await until(() => warden.runtime.killSwitches.check('support', 'any') !== undefined);
+    await until(
+      () => warden.runtime.killSwitches.check('support', 'any') !== undefined,
+      "the CLI's global kill reaches the running Warden",
+    );
     expect(
       (await warden.session({ agent: 'support' }).authorize({ tool: 'search', args: {} })).reasons[0]!
         .message,
@@ -195,7 +200,10 @@ describe('warden kill and release', () => {
     expect(
       (await runCli(['--config', file, 'release', '--session', one.id, '--reason', 'resolved'])).code,
     ).toBe(0);
-    await until(() => warden.runtime.killSwitches.list().length === 0);
+    await until(
+      () => warden.runtime.killSwitches.list().length === 0,
+      "the CLI's releases reach the running Warden",
+    );
 
     const noReason = await runCli(['--config', file, 'kill', 'worker']);
     expect(noReason.code).toBe(2);

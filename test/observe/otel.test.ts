@@ -119,6 +119,8 @@ afterEach(async () => {
   restoreEnv('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
 });
 
+// Configs here give exports a long timeout: it is a hang guard, and an export cut short on a loaded machine
+// would drop the spans the tests look for.
 async function make(config: string) {
   const w = await observeWarden(config);
   open.push(w);
@@ -131,7 +133,7 @@ describe('OpenTelemetry export', () => {
     servers.push(c.server);
     const { warden, observe } = await make(
       CONFIG(`observe:
-  telemetry: { otlpEndpoint: '${c.url}', serviceName: warden-test, headers: { x-api-key: collector-key }, scheduledDelayMs: 20 }
+  telemetry: { otlpEndpoint: '${c.url}', serviceName: warden-test, headers: { x-api-key: collector-key }, scheduledDelayMs: 20, timeoutMs: 30000 }
 `),
     );
     expect(observe.telemetry).toBe(true);
@@ -195,7 +197,7 @@ describe('OpenTelemetry export', () => {
     servers.push(c.server);
     const { warden, observe } = await make(
       CONFIG(`observe:
-  telemetry: { otlpEndpoint: '${c.url}/v1/traces', scheduledDelayMs: 20 }
+  telemetry: { otlpEndpoint: '${c.url}/v1/traces', scheduledDelayMs: 20, timeoutMs: 30000 }
 `),
     );
     await warden.session({ agent: 'deployer' }).authorize({ tool: 'deploy', args: { repoId: 'made-up-7' } });

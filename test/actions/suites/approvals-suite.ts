@@ -4,6 +4,7 @@ import { WardenError } from '../../../src/core/errors.js';
 import type { Extension } from '../../../src/pipeline/runtime.js';
 import type { ApprovalWaiter } from '../../../src/session.js';
 import type { Store } from '../../../src/store/store.js';
+import { until } from '../../helpers/wait.js';
 import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock, ownExtensions } from '../helpers.js';
 
 /** A stand-in for the trust module's provenance service (contracts.md). */
@@ -314,10 +315,10 @@ export function approvalsSuite(
       );
       const pending = deploy(STAGING.args);
       let id: string | undefined;
-      for (let i = 0; i < 200 && !id; i++) {
-        await new Promise((r) => setTimeout(r, 10));
+      await until(async () => {
         id = (await api.list({ status: 'pending' }))[0]?.request.id;
-      }
+        return id !== undefined;
+      }, 'the wrapped call asks a person');
       await api.approve(id!, 'alice');
       const out = await pending;
       expect(out.status).toBe('ok');
@@ -344,8 +345,10 @@ export function approvalsSuite(
       expect(cancelled.request.note).toMatch(/incident 42/);
       expect((await api.get(b.approvalId!)).request.status).toBe('pending');
       await w.kill('session', 's2', 'drill', 'oncall');
-      for (let i = 0; i < 100 && (await api.get(b.approvalId!)).request.status === 'pending'; i++)
-        await new Promise((r) => setTimeout(r, 10));
+      await until(
+        async () => (await api.get(b.approvalId!)).request.status !== 'pending',
+        'the session kill settles its pending request',
+      );
       expect((await api.get(b.approvalId!)).request.status).toBe('cancelled');
       await w.runtime.ledger.flush();
       expect((await store.readLedger({ type: 'approval.cancelled' })).length).toBe(2);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
+import { until } from '../../helpers/wait.js';
 import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock } from '../helpers.js';
 
 const RATE_CONFIG = `version: 1
@@ -112,15 +113,14 @@ export function gatesSuite(
       const other = await replica();
       const o = other.session({ agent: 'reader' });
       expect((await o.authorize({ tool: 'read_file', args: { j: 1 } })).verdict).toBe('allow');
-      let shared = false;
-      for (let i = 0; i < 100 && !shared; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        shared =
+      await until(
+        () =>
           w.runtime
             .service<{ counters: { usage(k: string, p: number, n: number): { count: number } } }>('actions')!
-            .counters.usage('grant\u0000reader\u00000', 3_600_000, clock.t).count === 2;
-      }
-      expect(shared).toBe(true);
+            .counters.usage('grant\u0000reader\u00000', 3_600_000, clock.t).count === 2,
+        "the replica's call counted in this process's window",
+        { everyMs: 20 },
+      );
 
       // A Junior's write waits for a person: the rate unit is not spent until the call really runs.
       const wr = w.session({ agent: 'writer' });

@@ -10,18 +10,24 @@ import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
 import { ACTIONS_CONFIG, actionsWarden, approvalsOf } from '../../actions/helpers.js';
+import { until } from '../../helpers/wait.js';
 import { postgresForTests } from './pg.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/approval-worker.ts', import.meta.url));
 const STAGING = { tool: 'deploy', args: { repoId: 'acme/web', env: 'staging' } };
 const PROD = { tool: 'deploy', args: { repoId: 'acme/web', env: 'prod' } };
+/** How long another process's change may take to reach this one: a hang guard under the 60 s test timeout. */
+const HEARD = { timeoutMs: 30_000, everyMs: 20 };
 
-/** Runs the worker in another process (npx tsx) and returns its exit code and JSON output. */
+/**
+ * Runs the worker in another process and returns its exit code and JSON output. Node loads tsx itself: `npx tsx`
+ * would start npm and then a second Node, three times the CPU per worker on a 2-core machine.
+ */
 function worker(job: Record<string, unknown>): Promise<{ code: number; out: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     execFile(
-      'npx',
-      ['tsx', WORKER, JSON.stringify(job)],
+      process.execPath,
+      ['--import', 'tsx', WORKER, JSON.stringify(job)],
       { timeout: 60_000, env: process.env },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -136,13 +142,9 @@ for (const b of backends) {
         now: Date.now() + 15 * 86_400_000,
       });
       expect(promoted.out).toMatchObject({ ok: true, to: 'junior' });
-      for (let i = 0; i < 250 && m.phaseOf('intern-bot') !== 'junior'; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      expect(m.phaseOf('intern-bot')).toBe('junior');
+      await until(() => m.phaseOf('intern-bot') === 'junior', 'the promotion reaches this process', HEARD);
       const raised = await worker({ ...job, action: 'alert', agent: 'senior-bot' });
-      for (let i = 0; i < 250 && m.phaseOf('senior-bot') !== 'junior'; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      expect(m.phaseOf('senior-bot')).toBe('junior');
+      await until(() => m.phaseOf('senior-bot') === 'junior', 'the critical alert demotes here', HEARD);
       await m.demoter.idle();
       await w.runtime.ledger.flush();
       expect((await store.readLedger({ type: 'phase.demoted' }))[0]).toMatchObject({

@@ -8,10 +8,13 @@ import { quoteIdent } from '../../../src/store/postgres/migrations.js';
 import type { Store } from '../../../src/store/store.js';
 import { createWarden, type Warden } from '../../../src/warden.js';
 import { ReplicaProcess } from '../../fixtures/observe-replica-client.js';
+import { until } from '../../helpers/wait.js';
 import { pendingApprovals } from '../../observe/helpers.js';
 
 const url = process.env.WARDEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `warden_observe_${process.pid}_${Date.now().toString(36)}`;
+/** How long a change may take to reach the other process: a hang guard under the 60 s test timeout. */
+const HEARD = { timeoutMs: 30_000 };
 
 const CONFIG = `version: 1
 agents:
@@ -126,9 +129,11 @@ describe('kill switches across two processes on one PostgreSQL schema', () => {
     expect(verdicts.slice(0, 6)).toEqual(['allow', 'allow', 'allow', 'allow', 'allow', 'allow']);
     expect(verdicts[6]).toBe('halt');
     const here = local.session({ agent: 'runaway' });
-    const deadline = Date.now() + 10_000;
-    while (!local.runtime.killSwitches.check('runaway', here.id) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
+    await until(
+      () => local.runtime.killSwitches.check('runaway', here.id) !== undefined,
+      "the other process's kill switch reaches this one",
+      HEARD,
+    );
     const d = await here.authorize({ tool: 'search', args: {} });
     expect(d.verdict).toBe('halt');
     expect(d.reasons[0]!.evidence).toMatchObject({ by: 'warden:detectors' });
@@ -146,14 +151,14 @@ describe('kill switches across two processes on one PostgreSQL schema', () => {
     const s = await remoteSession('support');
     expect((await remoteVerdict(s, 'write_file')).verdict).toBe('allow');
     await observe.quarantine('support', { reason: 'suspicious output', by: 'sec' });
-    const deadline = Date.now() + 10_000;
-    let v = await remoteVerdict(s, 'write_file');
-    while (v.verdict === 'allow' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      v = await remoteVerdict(s, 'write_file');
-    }
-    expect(v.verdict).toBe('approve');
-    expect(v.reasons.map((r) => r.control)).toContain('quarantine');
+    let v: Awaited<ReturnType<typeof remoteVerdict>> | undefined;
+    await until(
+      async () => (v = await remoteVerdict(s, 'write_file')).verdict !== 'allow',
+      'the quarantine reaches the other process',
+      { ...HEARD, everyMs: 20 },
+    );
+    expect(v?.verdict).toBe('approve');
+    expect(v?.reasons.map((r) => r.control)).toContain('quarantine');
     expect((await remoteVerdict(s, 'search')).verdict).toBe('allow');
     await observe.unquarantine('support', { reason: 'cleared', by: 'sec' });
   });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MaturityService } from '../../../src/maturity/extension.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
+import { until } from '../../helpers/wait.js';
 import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock } from '../../actions/helpers.js';
 
 const CAPS_CONFIG = `version: 1
@@ -181,9 +182,9 @@ export function phasesSuite(
         (await w.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict,
       ).toBe('approve');
       const otherMaturity = other.runtime.service<MaturityService>('maturity')!;
-      for (let i = 0; i < 100 && otherMaturity.phaseOf('intern-bot') !== 'junior'; i++)
-        await new Promise((res) => setTimeout(res, 20));
-      expect(otherMaturity.phaseOf('intern-bot')).toBe('junior');
+      await until(() => otherMaturity.phaseOf('intern-bot') === 'junior', 'the replica hears the promotion', {
+        everyMs: 20,
+      });
       expect(
         (await other.session({ agent: 'intern-bot' }).authorize({ tool: 'write_file', args: {} })).verdict,
       ).toBe('approve');

@@ -3,6 +3,7 @@ import type { MaturityService } from '../../../src/maturity/extension.js';
 import { AGENT_STATE_COLLECTION } from '../../../src/maturity/state.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
+import { until } from '../../helpers/wait.js';
 import { actionsWarden, ManualClock } from '../../actions/helpers.js';
 
 const DAY = 86_400_000;
@@ -40,6 +41,27 @@ function alert(id: string, agent: string, severity: string, ts: number, status =
     evidence: { events: [] },
     actions: ['record'],
     status,
+  };
+}
+
+/**
+ * Starts listening for the next announcement of alert `id` on each store; the returned wait resolves once every
+ * store has handed it to its subscribers. Each Warden's demoter subscribed first, so by then it has queued the
+ * announcement, and `demoter.idle()` covers it: a check that nothing happened is not cut short by a slow
+ * delivery, as a fixed sleep could be.
+ */
+async function nextAnnouncement(stores: Store[], id: string): Promise<() => Promise<void>> {
+  const heard = new Set<number>();
+  const unsubscribe = await Promise.all(
+    stores.map((s, i) =>
+      s.subscribe('warden_alerts', (m) => {
+        if ((m as { id?: unknown }).id === id) heard.add(i);
+      }),
+    ),
+  );
+  return async () => {
+    await until(() => heard.size === stores.length, `every replica hears the announcement of ${id}`);
+    for (const u of unsubscribe) await u();
   };
 }
 
@@ -204,19 +226,18 @@ export function promotionSuite(
         agent: 'veteran',
         ts: clock.t,
       });
-      for (
-        let i = 0;
-        i < 200 &&
-        (maturity.phaseOf('veteran') !== 'junior' || otherMaturity.phaseOf('veteran') !== 'junior');
-        i++
-      ) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until(
+        () => maturity.phaseOf('veteran') === 'junior' && otherMaturity.phaseOf('veteran') === 'junior',
+        'both replicas demote on the critical alert',
+        { everyMs: 20 },
+      );
       await maturity.demoter.idle();
       await otherMaturity.demoter.idle();
       expect(maturity.phaseOf('veteran')).toBe('junior');
       expect(otherMaturity.phaseOf('veteran')).toBe('junior');
       // Announced again (or heard by both replicas): no second demotion.
+      const replicas = [store, other.runtime.store];
+      const duplicateHeard = await nextAnnouncement(replicas, 'al-1');
       await store.publish('warden_alerts', {
         type: 'alert.raised',
         id: 'al-1',
@@ -224,8 +245,9 @@ export function promotionSuite(
         agent: 'veteran',
         ts: clock.t,
       });
-      await new Promise((r) => setTimeout(r, 150));
+      await duplicateHeard();
       await maturity.demoter.idle();
+      await otherMaturity.demoter.idle();
       expect(maturity.phaseOf('veteran')).toBe('junior');
       await w.runtime.ledger.flush();
       await other.runtime.ledger.flush();
@@ -239,6 +261,7 @@ export function promotionSuite(
         (await w.session({ agent: 'veteran' }).authorize({ tool: 'write_file', args: {} })).verdict,
       ).toBe('approve');
       // Ignored: not critical, unknown agent, closed announcements.
+      const lastHeard = await nextAnnouncement(replicas, 'al-3');
       await store.putDoc('alerts', 'al-2', alert('al-2', 'chief', 'high', clock.t));
       await store.publish('warden_alerts', {
         type: 'alert.raised',
@@ -254,9 +277,11 @@ export function promotionSuite(
         agent: 'ghost',
         ts: clock.t,
       });
-      await new Promise((r) => setTimeout(r, 150));
+      await lastHeard();
       await maturity.demoter.idle();
+      await otherMaturity.demoter.idle();
       expect(maturity.phaseOf('chief')).toBe('principal');
+      expect(otherMaturity.phaseOf('chief')).toBe('principal');
     });
 
     it('catches alerts raised while it was down; an Intern stays Intern but its clock restarts; `intern` mode drops all the way', async () => {

@@ -10,6 +10,7 @@ import type {
   ScanResult,
   ToolDefinition,
 } from '../../../src/supply-chain/tool-definitions/types.js';
+import { cpuMs } from '../../helpers/wait.js';
 
 const obj = (
   properties: Record<string, unknown>,
@@ -520,9 +521,8 @@ describe('pathological input', () => {
   it('scans a 1 MB description quickly and flags it', () => {
     const description = 'Returns weather data for a city. '.repeat(32_000);
     expect(description.length).toBeGreaterThan(1_000_000);
-    const t0 = performance.now();
-    const r = scanToolDefinition({ name: 'weather', description });
-    expect(performance.now() - t0).toBeLessThan(2_000);
+    let r!: ScanResult;
+    expect(cpuMs(() => (r = scanToolDefinition({ name: 'weather', description })))).toBeLessThan(2_000);
     expect(r.flagged).toBe(true);
     expect(rules(r)).toContain('huge-description');
   });
@@ -536,9 +536,11 @@ describe('pathological input', () => {
 
   it('survives adversarial repetition without backtracking blow-ups', () => {
     for (const unit of ['when the tool is ', 'you must ', '<', 'best ', 'also ', 'a']) {
-      const t0 = performance.now();
-      scanToolDefinition({ name: 'x', description: unit.repeat(Math.ceil(300_000 / unit.length)) });
-      expect(performance.now() - t0, unit).toBeLessThan(2_000);
+      const description = unit.repeat(Math.ceil(300_000 / unit.length));
+      expect(
+        cpuMs(() => scanToolDefinition({ name: 'x', description })),
+        unit,
+      ).toBeLessThan(2_000);
     }
   });
 
@@ -554,14 +556,17 @@ describe('pathological input', () => {
     for (let i = 0; i < 100_000; i++) properties[`p${i}`] = { type: 'string', description: `Field ${i}` };
     const cyclic: Record<string, unknown> = { type: 'object' };
     cyclic['properties'] = { self: cyclic };
-    const t0 = performance.now();
-    const r = scanToolDefinition({
-      name: 'wide',
-      description: 'Wide.',
-      inputSchema: { type: 'object', properties },
-      outputSchema: cyclic,
-    });
-    expect(performance.now() - t0).toBeLessThan(5_000);
+    let r!: ScanResult;
+    const used = cpuMs(
+      () =>
+        (r = scanToolDefinition({
+          name: 'wide',
+          description: 'Wide.',
+          inputSchema: { type: 'object', properties },
+          outputSchema: cyclic,
+        })),
+    );
+    expect(used).toBeLessThan(5_000);
     expect(rules(r)).toContain('schema-too-complex');
   });
 

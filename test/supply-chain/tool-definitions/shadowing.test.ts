@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scanToolDefinition } from '../../../src/supply-chain/tool-definitions/scan.js';
 import { detectShadowing } from '../../../src/supply-chain/tool-definitions/shadowing.js';
 import type { KnownTool, ServerTool } from '../../../src/supply-chain/tool-definitions/types.js';
+import { cpuMs } from '../../helpers/wait.js';
 
 const mail: ServerTool = {
   server: 'mail',
@@ -135,9 +136,7 @@ describe('detectShadowing', () => {
         server: `s${i % 20}`,
         def: { name: `tool_${i}_${(i * 7919) % 1000}`, description: `Tool number ${i}.` },
       });
-    const t0 = performance.now();
-    detectShadowing(tools);
-    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(cpuMs(() => detectShadowing(tools))).toBeLessThan(10_000);
   });
 });
 
