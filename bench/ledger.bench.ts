@@ -129,7 +129,7 @@ async function measureBackend(
         notes:
           kind === 'sqlite'
             ? 'one IMMEDIATE transaction per record, WAL + synchronous=NORMAL (survives a process crash)'
-            : 'one transaction per record, locking the head row; COMMIT waits for the WAL flush',
+            : 'one statement per record (lock the head row, insert, move the head), returning once its commit is flushed to the WAL',
       },
     ];
   } finally {

@@ -101,6 +101,7 @@ export class Warden {
       (await openStore({
         url: process.env.WARDEN_DATABASE_URL ?? config.store.url,
         path: resolve(baseDir, config.store.path),
+        synchronous: config.store.synchronous,
       }));
     try {
       await store.migrate();

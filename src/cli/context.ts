@@ -40,6 +40,7 @@ export async function openConfiguredStore(loaded: LoadedConfig): Promise<Store> 
     const store = await openStore({
       url: process.env.WARDEN_DATABASE_URL ?? loaded.config.store.url,
       path: resolve(loaded.baseDir, loaded.config.store.path),
+      synchronous: loaded.config.store.synchronous,
     });
     await store.migrate();
     return store;

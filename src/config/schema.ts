@@ -86,8 +86,14 @@ export const storeSchema = z
       .optional()
       .describe('PostgreSQL URL; WARDEN_DATABASE_URL overrides it. Absent: embedded SQLite.'),
     path: z.string().default('.warden/warden.db').describe('SQLite file, relative to the config file.'),
+    synchronous: z
+      .enum(['normal', 'full'])
+      .default('normal')
+      .describe(
+        'SQLite durability. normal: a commit survives a crash of the process, not of the OS or power. full: an fsync per commit, survives power loss, slower.',
+      ),
   })
-  .default({ path: '.warden/warden.db' });
+  .default({ path: '.warden/warden.db', synchronous: 'normal' });
 
 /** Ledger options. */
 export const ledgerSchema = z

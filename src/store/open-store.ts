@@ -7,6 +7,8 @@ export interface OpenStoreOptions {
   url?: string | undefined;
   /** SQLite file when no URL is given (default `.warden/warden.db`); `:memory:` for a throwaway store. */
   path?: string | undefined;
+  /** SQLite durability (`store.synchronous`): `normal` (default) or `full` (an fsync per commit). */
+  synchronous?: 'normal' | 'full' | undefined;
 }
 
 /** The SQLite file used when neither a URL nor a path is configured. */
@@ -35,5 +37,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     return openPostgresStore({ url });
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
-  return openSqliteStore({ path: options.path ?? DEFAULT_SQLITE_PATH });
+  return openSqliteStore({
+    path: options.path ?? DEFAULT_SQLITE_PATH,
+    ...(options.synchronous === 'full' ? { synchronous: 'FULL' as const } : {}),
+  });
 }

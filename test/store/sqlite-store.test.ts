@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open-store.js';
+import { migrateSqlite } from '../../src/store/sqlite/migrations.js';
 import { openSqliteStore, SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
+import { verifyStoreLedger } from '../../src/store/verify-chain.js';
 import {
   appendFromProcesses,
   entries,
@@ -58,6 +60,43 @@ describe('SqliteStore', () => {
     expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([1]);
     db.close();
     await store.close();
+  });
+
+  it('commits with synchronous=NORMAL by default and FULL when store.synchronous is full', async () => {
+    const level = (store: Store) =>
+      (store as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    const normal = await openStore({ path: tempPath() });
+    const full = await openStore({ path: tempPath(), synchronous: 'full' });
+    expect(level(normal)).toBe(1);
+    expect(level(full)).toBe(2);
+    await normal.close();
+    await full.close();
+  });
+
+  it('gives a new file 16 KiB pages, and keeps appending to an existing file with its own page size', async () => {
+    const fresh = tempPath();
+    const store = await openSqliteStore({ path: fresh });
+    await store.appendLedger(entries(2));
+    await store.close();
+    const check = new Database(fresh, { readonly: true });
+    expect(check.pragma('page_size', { simple: true })).toBe(16_384);
+    check.close();
+
+    // A file made before the page size was set: 4 KiB pages, which SQLite cannot change in WAL mode.
+    const older = tempPath();
+    mkdirSync(dirname(older), { recursive: true });
+    const legacy = new Database(older);
+    legacy.pragma('page_size = 4096');
+    legacy.pragma('journal_mode = WAL');
+    migrateSqlite(legacy);
+    legacy.close();
+    const reopened = await openSqliteStore({ path: older });
+    for (let i = 0; i < 5; i++) await reopened.appendLedger(entries(400));
+    expect(await verifyStoreLedger(reopened)).toMatchObject({ ok: true, count: 2_000 });
+    await reopened.close();
+    const after = new Database(older, { readonly: true });
+    expect(after.pragma('page_size', { simple: true })).toBe(4_096);
+    after.close();
   });
 
   it('works in memory', async () => {

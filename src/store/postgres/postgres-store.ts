@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { PoolClient, QueryResult } from 'pg';
 import { StoreError, WardenError } from '../../core/errors.js';
 import type { LedgerEntry, LedgerQuery, LedgerRecord, Store, StoredDoc } from '../store.js';
-import { chainEntries, prepareEntries, type PreparedEntry } from '../verify-chain.js';
+import { chainEntries, prepareEntries, type ChainAnchor, type PreparedEntry } from '../verify-chain.js';
 import { migratePostgres, quoteIdent } from './migrations.js';
 
 /** Options of `openPostgresStore`. */
@@ -27,11 +27,8 @@ export interface PostgresStoreOptions {
 /** Largest NOTIFY payload PostgreSQL accepts (it must be shorter than 8000 bytes), envelope included. */
 export const MAX_MESSAGE_BYTES = 7_999;
 
-/**
- * Rows per INSERT. Arrays for `unnest` travel as one parameter each, so only the message size bounds this;
- * a few chunks per batch let building one overlap with the server inserting the one before.
- */
-const INSERT_CHUNK = 128;
+/** How long appends take the head lock first after finding that another writer moved the head. */
+const CONTENDED_MS = 1_000;
 const LEDGER_COLUMN_NAMES = [
   'seq',
   'id',
@@ -118,6 +115,10 @@ export class PostgresStore implements Store {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
   private closing: Promise<void> | undefined;
+  /** The head as this store's last append left it: the one-statement append bets that it is still the head. */
+  private knownHead: ChainAnchor | undefined;
+  /** Until when (`performance.now()`, ms) appends take the lock first, after another writer moved the head. */
+  private lockFirstUntil = 0;
 
   /** Use `openPostgresStore`. */
   constructor(options: PostgresStoreOptions) {
@@ -164,11 +165,55 @@ export class PostgresStore implements Store {
     await this.withClient('migrate', (client) => migratePostgres(client, this.schema));
   }
 
+  /**
+   * Appends under the head-row lock, so that every appender, in any process, chains onto the true head.
+   *
+   * Two ways to run the same protocol. Usually this store wrote the current head itself, and then one
+   * statement does everything: it locks the head row, inserts the records only if the head is still the one
+   * they were chained onto, moves the head and commits; one round trip instead of three. If another writer
+   * got there first, that statement changes nothing, and the append runs the classic way: open a
+   * transaction, lock the head row and read it, chain onto it, insert, commit. After such a miss the classic
+   * way is used for a while, since the other writer is likely to keep going.
+   */
   async appendLedger(entries: readonly LedgerEntry[]): Promise<LedgerRecord[]> {
     this.assertOpen(APPEND);
     if (entries.length === 0) return [];
     // Checking and serialising do not depend on the chain position, so they happen before the lock.
     const prepared = prepareEntries(entries);
+    const known = this.knownHead;
+    if (known !== undefined && performance.now() >= this.lockFirstUntil) {
+      // One attempt per known head: appends running alongside this one take the lock instead of betting on
+      // the same head.
+      this.knownHead = undefined;
+      const records = await this.appendIfHeadIs(prepared, known);
+      if (records !== undefined) return records;
+      this.lockFirstUntil = performance.now() + CONTENDED_MS;
+    }
+    return this.appendWithLock(prepared);
+  }
+
+  /** The one-statement append; resolves undefined (having changed nothing) when the head has moved. */
+  private async appendIfHeadIs(
+    prepared: readonly PreparedEntry[],
+    head: ChainAnchor,
+  ): Promise<LedgerRecord[] | undefined> {
+    const records = chainEntries(prepared, head);
+    const last = records[records.length - 1] as LedgerRecord;
+    const values = ledgerArrays(records, prepared);
+    values.push(head.seq, head.hash, last.seq, last.hash);
+    // Autocommit: with synchronous_commit on (the default) the statement returns once its commit is flushed.
+    const result = await this.query<{ seq: string }>(
+      APPEND,
+      this.sql.appendIfHead,
+      values,
+      this.sql.appendIfHeadName,
+    );
+    if (result.rowCount !== 1) return undefined;
+    this.knownHead = { seq: last.seq, hash: last.hash };
+    return records;
+  }
+
+  private appendWithLock(prepared: readonly PreparedEntry[]): Promise<LedgerRecord[]> {
     return this.withClient(APPEND, async (client) => {
       let committed = false;
       try {
@@ -186,34 +231,18 @@ export class PostgresStore implements Store {
             `the ledger head hash in schema ${this.schema} is not a SHA-256 digest`,
           );
         const records = chainEntries(prepared, { seq: Number(head.seq), hash: head.hash });
-        // Chunks are pipelined: the next chunk's parameters are built while the server inserts the previous one.
-        let inFlight: Promise<unknown> | undefined;
-        try {
-          for (let start = 0; start < records.length; start += INSERT_CHUNK) {
-            const end = Math.min(records.length, start + INSERT_CHUNK);
-            const values = ledgerArrays(records, prepared, start, end);
-            if (inFlight !== undefined) await inFlight;
-            if (end === records.length) {
-              const last = records[end - 1] as LedgerRecord;
-              values.push(last.seq, last.hash);
-              inFlight = client.query({
-                name: this.sql.insertAndMoveHeadName,
-                text: this.sql.insertAndMoveHead,
-                values,
-              });
-            } else {
-              inFlight = client.query({ name: this.sql.insertName, text: this.sql.insert, values });
-            }
-          }
-          await inFlight;
-        } catch (error) {
-          // Never leave a query's rejection unobserved.
-          await inFlight?.catch(() => undefined);
-          throw error;
-        }
+        const last = records[records.length - 1] as LedgerRecord;
+        const values = ledgerArrays(records, prepared);
+        values.push(last.seq, last.hash);
+        await client.query({
+          name: this.sql.insertAndMoveHeadName,
+          text: this.sql.insertAndMoveHead,
+          values,
+        });
         // synchronous_commit (on by default) makes COMMIT return only once the WAL is flushed: durable.
         await client.query('COMMIT');
         committed = true;
+        this.knownHead = { seq: last.seq, hash: last.hash };
         return records;
       } finally {
         if (!committed) await rollbackQuietly(client);
@@ -456,10 +485,12 @@ export class PostgresStore implements Store {
     action: string,
     text: string,
     values: unknown[],
+    /** Name under which the statement is prepared once per connection (hot statements only). */
+    name?: string,
   ): Promise<QueryResult<R>> {
     this.assertOpen(action);
     try {
-      return await this.pool.query<R>(text, values);
+      return await this.pool.query<R>(name === undefined ? { text, values } : { name, text, values });
     } catch (error) {
       throw this.toStoreError(error, action);
     }
@@ -629,17 +660,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
 /** SQL text of the hot statements, built once per schema; the named ones are prepared once per connection. */
 function statements(s: string) {
-  const unnest =
-    'SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], ' +
+  // The records as rows: one array per column ($1 to $14), the data column as newline-separated JSON texts.
+  const rows =
+    'unnest($1::bigint[], $2::text[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::text[], ' +
     "$8::text[], $9::text[], $10::text[], $11::text[], string_to_array($12::text, E'\\n')::json[], $13::text[], $14::text[])";
-  const insert = `INSERT INTO ${s}.ledger (${LEDGER_COLUMNS}) ${unnest}`;
   const tag = createHash('sha256').update(s).digest('hex').slice(0, 12);
   return {
     beginAndLockHead: `BEGIN; SELECT seq, hash FROM ${s}.ledger_head WHERE one FOR UPDATE`,
-    insert,
-    insertName: `warden_ledger_insert_${tag}`,
-    insertAndMoveHead: `WITH inserted AS (${insert}) UPDATE ${s}.ledger_head SET seq = $15, hash = $16 WHERE one`,
+    insertAndMoveHead: `WITH inserted AS (INSERT INTO ${s}.ledger (${LEDGER_COLUMNS}) SELECT * FROM ${rows})
+      UPDATE ${s}.ledger_head SET seq = $15, hash = $16 WHERE one`,
     insertAndMoveHeadName: `warden_ledger_insert_head_${tag}`,
+    // The whole locked append as one statement. FOR UPDATE waits for any other appender and then yields the
+    // head as that one committed it; the insert and the head move happen only if that is still the head the
+    // records were chained onto ($15, $16), and RETURNING tells the caller whether they did.
+    appendIfHead: `WITH head AS MATERIALIZED (SELECT seq, hash FROM ${s}.ledger_head WHERE one FOR UPDATE),
+      inserted AS (
+        INSERT INTO ${s}.ledger (${LEDGER_COLUMNS})
+        SELECT u.* FROM head, ${rows} AS u WHERE head.seq = $15 AND head.hash = $16
+      )
+      UPDATE ${s}.ledger_head AS h SET seq = $17, hash = $18 FROM head
+      WHERE h.one AND head.seq = $15 AND head.hash = $16 RETURNING h.seq`,
+    appendIfHeadName: `warden_ledger_append_if_head_${tag}`,
     head: `SELECT seq, hash FROM ${s}.ledger_head WHERE one`,
     indexState: `SELECT h.seq AS head, i.seq AS indexed FROM ${s}.ledger_head h CROSS JOIN ${s}.ledger_index_state i`,
     beginAndLockIndex: `BEGIN; SELECT seq FROM ${s}.ledger_index_state WHERE one FOR UPDATE`,
@@ -654,15 +695,10 @@ function statements(s: string) {
 }
 
 /**
- * The `unnest` parameters for records `start` to `end`: one PostgreSQL array literal per column, built here
+ * The `unnest` parameters for the records: one PostgreSQL array literal per column, built here
  * because it is several times faster than letting `pg` serialise 14 JavaScript arrays element by element.
  */
-function ledgerArrays(
-  records: readonly LedgerRecord[],
-  prepared: readonly PreparedEntry[],
-  start: number,
-  end: number,
-): unknown[] {
+function ledgerArrays(records: readonly LedgerRecord[], prepared: readonly PreparedEntry[]): unknown[] {
   const seq: number[] = [];
   const id: string[] = [];
   const ts: number[] = [];
@@ -677,7 +713,7 @@ function ledgerArrays(
   const data: string[] = [];
   const prevHash: string[] = [];
   const hash: string[] = [];
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < records.length; i++) {
     const r = records[i] as LedgerRecord;
     seq.push(r.seq);
     id.push(arrayElement(r.id));

@@ -1,11 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../../src/core/errors.js';
 import { openStore } from '../../../src/store/open-store.js';
 import { quoteIdent } from '../../../src/store/postgres/migrations.js';
 import { openPostgresStore, PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../../src/store/store.js';
+import { verifyStoreLedger } from '../../../src/store/verify-chain.js';
 import {
   appendFromProcesses,
   entries,
@@ -115,6 +116,48 @@ describe('PostgresStore', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+
+  it('appends in one statement while it knows the head, and under the lock once another writer moved it', async () => {
+    const schema = freshSchema();
+    const a = await openPostgresStore({ url, schema });
+    const b = await openPostgresStore({ url, schema });
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    /** How many statements the stores (not the admin connection) sent while `work` ran. */
+    const statements = async (work: () => Promise<unknown>): Promise<number> => {
+      spy.mockClear();
+      await work();
+      return spy.mock.contexts.filter((client) => client !== admin).length;
+    };
+    try {
+      // Not knowing the head yet: BEGIN and lock, insert and move the head, COMMIT.
+      expect(await statements(() => a.appendLedger(entries(2)))).toBe(3);
+      expect(await statements(() => a.appendLedger(entries(2)))).toBe(1);
+      expect(await statements(() => a.appendLedger(entries(1)))).toBe(1);
+      const theirs = await b.appendLedger(entries(3));
+      // The one statement finds the head moved and changes nothing; the locked transaction follows.
+      let mine: Awaited<ReturnType<Store['appendLedger']>> = [];
+      expect(
+        await statements(async () => {
+          mine = await a.appendLedger(entries(2));
+        }),
+      ).toBe(4);
+      expect(mine.map((r) => r.seq)).toEqual([9, 10]);
+      expect(mine[0]?.prevHash).toBe(theirs.at(-1)?.hash);
+      // The other writer is probably still busy: take the lock first for a while...
+      expect(await statements(() => a.appendLedger(entries(1)))).toBe(3);
+      // ...then bet on the known head again.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await statements(() => a.appendLedger(entries(1)))).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    const records = await a.readLedger();
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(new Set(records.map((r) => r.id)).size).toBe(12);
+    expect(await verifyStoreLedger(b)).toMatchObject({ ok: true, count: 12 });
+    await a.close();
+    await b.close();
   });
 
   it('survives its connections being killed: reports them, then works again', async () => {
