@@ -114,6 +114,7 @@ export class Gateway {
       const base = {
         name: s.name,
         timeoutMs,
+        startTimeoutMs: section.startTimeoutMs,
         restart: section.restart,
         ...(tier === undefined ? {} : { tier }),
       };
@@ -141,7 +142,11 @@ export class Gateway {
           store,
           literals,
         );
-        specs.push({ ...base, kind: 'http', connect: httpUpstream({ url: s.url, headers }) });
+        specs.push({
+          ...base,
+          kind: 'http',
+          connect: httpUpstream({ url: s.url, headers, maxMessageBytes: section.maxUpstreamMessageBytes }),
+        });
       }
     }
     secrets.add(literals);

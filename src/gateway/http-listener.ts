@@ -1,12 +1,12 @@
 /**
- * The client side over streamable HTTP (`warden gateway --listen host:port`). One SDK server transport per
- * MCP session; the gateway adds what the SDK leaves to the application: a bearer token, Host and Origin
- * checks against DNS rebinding, a cap on sessions, and the body-size cap.
+ * The client side over streamable HTTP (`warden gateway --listen host:port`). One session transport per
+ * MCP session (./http-session.ts); the listener adds a bearer token, Host and Origin checks against DNS
+ * rebinding, and a cap on sessions.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { HttpSessionTransport } from './http-session.js';
 import { errorText } from './jsonrpc.js';
 import type { GatewayConnection } from './router.js';
 
@@ -68,13 +68,19 @@ function sameToken(given: string, expected: string): boolean {
 
 /** Starts the listener. */
 export async function listenHttp(options: HttpListenerOptions): Promise<HttpListener> {
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; conn: GatewayConnection }>();
+  const sessions = new Map<string, { transport: HttpSessionTransport; conn: GatewayConnection }>();
   const pendingConnections = new Set<GatewayConnection>();
   const loopbackBind = isLoopback(options.host);
 
+  const pathOf = (raw: string): string => {
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    // The exact path is the common case; anything else is normalised the way a URL parser would.
+    return path === options.path ? path : new URL(raw, 'http://gateway.invalid').pathname;
+  };
+
   const refuse = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    if (url.pathname !== options.path) {
+    if (pathOf(req.url ?? '/') !== options.path) {
       sendJsonError(res, 404, -32601, `not found; the MCP endpoint is ${options.path}`);
       return true;
     }
@@ -130,10 +136,10 @@ export async function listenHttp(options: HttpListenerOptions): Promise<HttpList
     }
     const conn = options.newConnection();
     pendingConnections.add(conn);
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: options.maxMessageBytes,
-      onsessioninitialized: (id) => {
+    const transport: HttpSessionTransport = new HttpSessionTransport({
+      newSessionId: () => randomUUID(),
+      maxMessageBytes: options.maxMessageBytes,
+      onSessionInitialized: (id) => {
         sessions.set(id, { transport, conn });
         pendingConnections.delete(conn);
       },
@@ -151,7 +157,8 @@ export async function listenHttp(options: HttpListenerOptions): Promise<HttpList
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  // noDelay: a reply is one write, and an event stream's later events must not wait for an ACK.
+  const server: Server = createServer({ noDelay: true }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       options.log(`HTTP request failed: ${errorText(error)}`);
       sendJsonError(res, 500, -32603, 'internal error in the gateway');

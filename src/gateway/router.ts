@@ -77,7 +77,10 @@ export interface ConnectionOptions {
 interface Inbound {
   id: RequestId;
   method: string;
-  abort: AbortController;
+  /** Made on first use (only an approval hold listens): most calls never need one, and each costs. */
+  abort: AbortController | undefined;
+  /** Why the request was stopped, once it was. */
+  stopped: Error | undefined;
   /** The request forwarded upstream, for cancellation. */
   forwarded: { up: Upstream; id: number } | undefined;
   progressToken: string | number | undefined;
@@ -325,7 +328,8 @@ export class GatewayConnection {
     const entry: Inbound = {
       id: msg.id,
       method: msg.method,
-      abort: new AbortController(),
+      abort: undefined,
+      stopped: undefined,
       forwarded: undefined,
       progressToken: progressTokenOf(msg.params),
       cancelled: false,
@@ -412,7 +416,7 @@ export class GatewayConnection {
 
   private cancelEntry(entry: Inbound, why: string): void {
     entry.cancelled = true;
-    entry.abort.abort(new Error(why));
+    stopEntry(entry, new Error(why));
     if (entry.forwarded) entry.forwarded.up.cancel(entry.forwarded.id, why);
   }
 
@@ -501,7 +505,7 @@ export class GatewayConnection {
     for (const entry of this.inbound.values()) {
       if (entry.method !== 'tools/call') continue;
       if (entry.forwarded) entry.forwarded.up.cancel(entry.forwarded.id, text);
-      entry.abort.abort(new Error(text));
+      stopEntry(entry, new Error(text));
     }
   }
 
@@ -551,7 +555,7 @@ export class GatewayConnection {
     this.killListener?.();
     for (const entry of this.inbound.values()) {
       entry.cancelled = true;
-      entry.abort.abort(new Error('the client disconnected'));
+      stopEntry(entry, new Error('the client disconnected'));
       if (entry.forwarded) entry.forwarded.up.cancel(entry.forwarded.id, 'the client disconnected');
     }
     for (const out of this.outbound.values()) {
@@ -1003,7 +1007,7 @@ export class GatewayConnection {
           approverName: this.settings.approvals.as ?? `mcp-client:${clientNameOf(this.clientInit)}`,
           timeoutMs: this.settings.approvals.timeoutMs,
           progressIntervalMs: this.settings.approvals.progressIntervalMs,
-          signal: anySignal(entry.abort.signal, session.signal),
+          signal: anySignal(signalOf(entry), session.signal),
           elicit: (p, signal) => this.askClient('elicitation/create', p, entry.id, signal),
           progress: (message) => {
             this.progressTo(entry, message);
@@ -1250,6 +1254,21 @@ function mergeFlags(a: Record<string, unknown>, b: Record<string, unknown>): Rec
 function clientNameOf(init: Record<string, unknown>): string {
   const info = isPlainObject(init.clientInfo) ? init.clientInfo : {};
   return typeof info.name === 'string' ? info.name.slice(0, 100) : 'unknown';
+}
+
+/** Stops a client request: its signal (if anyone asked for it) aborts, and a later one starts aborted. */
+function stopEntry(entry: Inbound, why: Error): void {
+  entry.stopped ??= why;
+  entry.abort?.abort(why);
+}
+
+/** The abort signal of a client request, made on first use. */
+function signalOf(entry: Inbound): AbortSignal {
+  if (!entry.abort) {
+    entry.abort = new AbortController();
+    if (entry.stopped) entry.abort.abort(entry.stopped);
+  }
+  return entry.abort.signal;
 }
 
 function anySignal(...signals: AbortSignal[]): AbortSignal {

@@ -5,11 +5,13 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { HttpUpstreamTransport } from './http-upstream.js';
 
 export type { Transport };
+
+const DEFAULT_MAX_UPSTREAM_BYTES = 16 * 1024 * 1024;
 
 /** How to start a stdio upstream. */
 export interface StdioUpstreamOptions {
@@ -57,13 +59,17 @@ export interface HttpUpstreamOptions {
   url: string;
   /** Headers sent with every request (credentials resolved by the gateway, never from the client). */
   headers: Record<string, string>;
+  /** Largest reply body or event read from the server (default 16 MiB). */
+  maxMessageBytes?: number;
 }
 
 /**
- * A fetch that gives every request its own AbortSignal, linked to the one the caller passes and unlinked
- * when the response body ends. The SDK's HTTP client passes one connection-wide signal to every fetch, and
- * Node's fetch removes its listener from that signal only when the request is garbage-collected: under
- * sustained traffic thousands of listeners pile up and each new request gets slower (MaxListenersExceeded).
+ * For clients of the gateway that use the SDK's HTTP client (the benchmark does; the gateway's own upstream
+ * client does not use fetch): a fetch that gives every request its own AbortSignal, linked to the one the
+ * caller passes and unlinked when the response body ends. The SDK's HTTP client passes one connection-wide
+ * signal to every fetch, and Node's fetch removes its listener from that signal only when the request is
+ * garbage-collected: under sustained traffic thousands of listeners pile up and each new request gets
+ * slower (MaxListenersExceeded).
  */
 export function isolatingFetch(base: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
@@ -117,19 +123,17 @@ export function isolatingFetch(base: typeof fetch = fetch): typeof fetch {
   };
 }
 
-/** A transport factory for a streamable-HTTP upstream. Redirects are followed within the origin only. */
+/**
+ * A transport factory for a streamable-HTTP upstream (./http-upstream.ts: `node:http` with keep-alive, not
+ * the SDK's fetch-based client). Redirects are followed within the origin only.
+ */
 export function httpUpstream(options: HttpUpstreamOptions): () => Transport {
   return () =>
-    new StreamableHTTPClientTransport(new URL(options.url), {
-      requestInit: { headers: options.headers },
-      fetch: isolatingFetch(),
-      redirectPolicy: 'same-origin',
-      reconnectionOptions: {
-        maxRetries: 2,
-        initialReconnectionDelay: 500,
-        maxReconnectionDelay: 5_000,
-        reconnectionDelayGrowFactor: 1.5,
-      },
+    new HttpUpstreamTransport({
+      url: options.url,
+      headers: options.headers,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_UPSTREAM_BYTES,
+      reconnect: { maxRetries: 2, initialDelayMs: 500, maxDelayMs: 5_000, growFactor: 1.5 },
     });
 }
 

@@ -29,6 +29,8 @@ export interface UpstreamSpec {
   tier?: Tier;
   /** Longest wait for one reply, ms. */
   timeoutMs: number;
+  /** Longest wait for the answer to initialize after a start or restart, ms (the longer of this and `timeoutMs`). */
+  startTimeoutMs?: number;
   /** Restarts allowed per window for a crashed stdio server. */
   restart: { maxRestarts: number; windowMs: number };
 }
@@ -242,9 +244,11 @@ export class Upstream {
     const response = new Promise<RpcResponse>((r) => (resolve = r));
     const entry: Pending = { method: 'initialize', resolve, timer: undefined, sent: false };
     this.pending.set(id, entry);
+    // Starting can take far longer than answering: a server launched through npx may download itself first.
+    const waitMs = Math.max(this.spec.timeoutMs, this.spec.startTimeoutMs ?? 0);
     entry.timer = setTimeout(() => {
-      this.timeout(id, this.spec.timeoutMs);
-    }, this.spec.timeoutMs);
+      this.timeout(id, waitMs);
+    }, waitMs);
     entry.timer.unref?.();
     entry.sent = true;
     this.sendRaw(request(id, 'initialize', this.initParams));

@@ -229,7 +229,16 @@ export const gatewaySectionSchema = z
       .max(1024 * MiB)
       .default(16 * MiB)
       .describe(
-        'Largest message accepted from an upstream stdio server; a larger one is treated as a crash of that server.',
+        'Largest message accepted from an upstream server. Over stdio a larger one is treated as a crash of that server; over HTTP a larger reply or event fails that call.',
+      ),
+    startTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(3600_000)
+      .default(60_000)
+      .describe(
+        'Longest wait for an upstream to answer initialize after it is launched (a server started through npx may first download itself); the longer of this and the request timeout applies.',
       ),
     requestTimeoutMs: z
       .number()

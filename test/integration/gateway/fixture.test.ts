@@ -26,6 +26,7 @@ function fixtureServers(dir: string, variant: string, extra = ''): string {
   return `gateway:
   agent: senior
   requestTimeoutMs: 1500
+  startTimeoutMs: 60000
   servers:
     - name: fixture
       command: ${JSON.stringify(NODE)}
@@ -193,7 +194,12 @@ describe('gateway with the fixture server', () => {
     send('this is not json');
     send('{"jsonrpc":"2.0","id":2,"method":"no/such/method"}');
     send('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"ok"}}}');
-    await eventually(() => (lines().length >= 4 ? true : undefined));
+    // Wait for the answer to the last request: the replies to the others come before it.
+    await eventually(() =>
+      lines().some((l) => (JSON.parse(l) as { id?: unknown }).id === 3) && lines().length >= 4
+        ? true
+        : undefined,
+    );
     const parsed = lines().map(
       (l) => JSON.parse(l) as { id?: unknown; error?: { code: number }; result?: unknown },
     );
