@@ -104,11 +104,12 @@ export class WebhookNotifier {
       // follows a composed signal weakly, and after a garbage collection the timeout could be lost, leaving one
       // hanging receiver to stall every later alert (nodejs/node#55428).
       const attemptAbort = new AbortController();
-      const timer = setTimeout(
-        () => attemptAbort.abort(new Error('alert webhook attempt timed out')),
-        this.options.timeoutMs,
-      );
-      const onClose = (): void => attemptAbort.abort(new Error('alert webhook closed'));
+      const timer = setTimeout(() => {
+        attemptAbort.abort(new Error('alert webhook attempt timed out'));
+      }, this.options.timeoutMs);
+      const onClose = (): void => {
+        attemptAbort.abort(new Error('alert webhook closed'));
+      };
       this.inflight.signal.addEventListener('abort', onClose, { once: true });
       try {
         const res = await fetch(this.options.url, {
