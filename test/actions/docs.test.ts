@@ -1,15 +1,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ts from 'typescript';
 import { parse } from 'yaml';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { actionsWarnings } from '../../src/actions/lint.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { grantSchema } from '../../src/config/sections/actions.js';
 import * as warden from '../../src/index.js';
 import { maturityWarnings } from '../../src/maturity/lint.js';
+import { expectedOutput, runTsExample } from '../helpers/docs-example.js';
 
 const DOC = readFileSync(new URL('../../docs/actions.md', import.meta.url), 'utf8');
 
@@ -20,55 +20,18 @@ function blocks(lang: string): string[] {
   return out;
 }
 
-/** Runs a TypeScript example from the page: imports of 'agent-warden' bind to the source, console.log is captured. */
-async function runExample(code: string, replacements: Record<string, string>): Promise<string[]> {
-  let text = code;
-  for (const [from, to] of Object.entries(replacements)) text = text.split(from).join(to);
-  const js = ts.transpileModule(text, {
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
-  }).outputText;
-  const body = js
-    .split('\n')
-    .filter((l) => !l.startsWith('import '))
-    .join('\n');
-  const lines: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    lines.push(
-      args
-        .map((a) =>
-          typeof a === 'string'
-            ? a
-            : (JSON.stringify(a)
-                ?.replace(/"/g, "'")
-                .replace(/,/g, ', ')
-                .replace(/\[(.*)\]/, '[ $1 ]') ?? String(a)),
-        )
-        .join(' '),
-    );
-  });
-  try {
-    // The constructor of async functions, to run the example's top-level awaits.
-    const AsyncFunction = Object.getPrototypeOf(async function example() {
-      await Promise.resolve();
-    }).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
-    await new AsyncFunction('createWarden', body)(warden.createWarden);
-  } finally {
-    log.mockRestore();
-  }
-  return lines;
+/** Objects as the page shows them: single quotes, a space after commas, spaces inside brackets. */
+function asShown(a: unknown): string {
+  return (
+    JSON.stringify(a)
+      ?.replace(/"/g, "'")
+      .replace(/,/g, ', ')
+      .replace(/\[(.*)\]/, '[ $1 ]') ?? String(a)
+  );
 }
 
-/** The `// ...` comment lines that follow each console.log in an example: what the page says it prints. */
-function expectedOutput(code: string): string[] {
-  const lines = code.split('\n');
-  const out: string[] = [];
-  lines.forEach((l, i) => {
-    if (!l.includes('console.log(')) return;
-    let j = i + 1;
-    while (lines[j]?.trim().startsWith('// ')) out.push((lines[j++] as string).trim().slice(3));
-  });
-  return out;
-}
+const runExample = (code: string, replacements: Record<string, string>) =>
+  runTsExample(code, replacements, asShown);
 
 describe('docs/actions.md', () => {
   it('the complete example validates, and the grant snippets parse', () => {
