@@ -7,7 +7,8 @@ import { GrantMatcher } from './grants/matcher.js';
 /**
  * What `warden validate` says about Domain 3 beyond the schema: Cedar that does not parse (thrown as a
  * ConfigError naming the line), and warnings for policies that load but probably do not mean what their
- * author thinks (agents without grants, grants a deny always overrides, approvals nobody can give).
+ * author thinks (agents without grants, grants a deny always overrides, approvals nobody can give, approvers whose votes
+ * are unsigned names).
  */
 export function actionsWarnings(config: WardenConfig, baseDir: string): string[] {
   const policy = new Policy(config, baseDir);
@@ -29,6 +30,12 @@ export function actionsWarnings(config: WardenConfig, baseDir: string): string[]
   if (approvers.length === 0 && supervised) {
     warnings.push(
       'approvals.approvers is empty: any name given to `warden approvals approve --as` may approve (only the owner rule applies); list the approvers',
+    );
+  }
+  const keyless = approvers.filter((a) => a.publicKey === undefined).map((a) => a.name);
+  if (keyless.length > 0 && config.approvals?.requireSignedVotes !== true) {
+    warnings.push(
+      `approvals.approvers without a publicKey (${keyless.join(', ')}): their votes are names that anyone who can run \`warden approvals\` against the store can type; give each a key (\`warden keys generate NAME --approver\`) and set approvals.requireSignedVotes`,
     );
   }
   rules.rules.forEach((r) => {

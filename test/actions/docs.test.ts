@@ -41,6 +41,7 @@ describe('docs/actions.md', () => {
     const loaded = loadConfigFile(join(dir, 'warden.yaml'));
     expect(actionsWarnings(loaded.config, loaded.baseDir)).toEqual([
       expect.stringMatching(/researcher\) declares no `grants:`/),
+      expect.stringMatching(/approvers without a publicKey \(alice, bob, carol\)/),
     ]);
     expect(maturityWarnings(loaded.config)).toEqual([]);
     const grants = (parse(snippet!) as { grants: unknown }).grants;
