@@ -5,6 +5,26 @@ import { StoreError, WardenError } from '../../core/errors.js';
 import type { LedgerEntry, LedgerQuery, LedgerRecord, Store, StoredDoc } from '../store.js';
 import { chainEntries, prepareEntries, type ChainAnchor, type PreparedEntry } from '../verify-chain.js';
 import { migratePostgres, quoteIdent } from './migrations.js';
+import {
+  APPEND,
+  INDEX_PREFIX,
+  JOINED_LEDGER_COLUMNS,
+  LEDGER_COLUMNS,
+  checkChannel,
+  checkKey,
+  encodeMessage,
+  invalid,
+  nonNegativeInteger,
+  prefixUpperBound,
+  toJsonText,
+  toLedgerRecord,
+  type Envelope,
+  type LedgerRowColumns,
+  LocalSubscribers,
+} from '../shared.js';
+
+/** Re-exported where it was first published: the pub/sub size limit every backend applies. */
+export { MAX_MESSAGE_BYTES } from '../shared.js';
 
 /** Options of `openPostgresStore`. */
 export interface PostgresStoreOptions {
@@ -24,54 +44,18 @@ export interface PostgresStoreOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Largest NOTIFY payload PostgreSQL accepts (it must be shorter than 8000 bytes), envelope included. */
-export const MAX_MESSAGE_BYTES = 7_999;
-
 /** How long appends take the head lock first after finding that another writer moved the head. */
 const CONTENDED_MS = 1_000;
-const LEDGER_COLUMN_NAMES = [
-  'seq',
-  'id',
-  'ts',
-  'mono',
-  'type',
-  'agent',
-  'session',
-  '"user"',
-  'task',
-  'tool',
-  'verdict',
-  'data',
-  'prev_hash',
-  'hash',
-];
-const LEDGER_COLUMNS = LEDGER_COLUMN_NAMES.join(', ');
-const JOINED_LEDGER_COLUMNS = LEDGER_COLUMN_NAMES.map((column) => `l.${column}`).join(', ');
-/** Lookup-key prefix per filter column in `ledger_index`. */
-const INDEX_PREFIX = { agent: 'a:', session: 's:', type: 't:' } as const;
 /** Records indexed per catch-up transaction. */
 const INDEX_STEP = 50_000;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const RECONNECT_MIN_MS = 100;
-const APPEND = 'append to the ledger';
 const RECONNECT_MAX_MS = 5_000;
 
-interface LedgerRow {
+interface LedgerRow extends LedgerRowColumns {
   seq: string;
-  id: string;
-  ts: number;
-  mono: string;
-  type: string;
-  agent: string | null;
-  session: string | null;
-  user: string | null;
-  task: string | null;
-  tool: string | null;
-  verdict: string | null;
   data: unknown;
-  prev_hash: string;
-  hash: string;
 }
 
 interface DocRow {
@@ -80,15 +64,6 @@ interface DocRow {
   version: number;
   updated_at: string;
 }
-
-/** What travels in a NOTIFY payload: channel, sender and the message. */
-interface Envelope {
-  c: string;
-  o: string;
-  m: unknown;
-}
-
-type Listener = (message: unknown) => void;
 
 /**
  * The shared store: PostgreSQL through a `pg` pool, for several gateway or server replicas. Appends lock one
@@ -108,8 +83,7 @@ export class PostgresStore implements Store {
   /** NOTIFY channel of this schema: one per schema so tests and tenants in other schemas do not cross. */
   private readonly pgChannel: string;
   private readonly origin = randomUUID();
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private listenerCount = 0;
+  private readonly subscribers: LocalSubscribers;
   private listenClient: pg.Client | undefined;
   private listenReady: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -134,6 +108,7 @@ export class PostgresStore implements Store {
     this.sql = statements(this.s);
     this.target = describeTarget(options.url);
     this.onError = options.onError;
+    this.subscribers = new LocalSubscribers(options.onError);
     this.pgChannel = 'warden_' + createHash('sha256').update(schema).digest('hex').slice(0, 24);
     const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
@@ -387,27 +362,9 @@ export class PostgresStore implements Store {
   async subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
     this.assertOpen('subscribe');
     checkChannel(channel);
-    let set = this.listeners.get(channel);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(channel, set);
-    }
-    // Wrap so that the same callback subscribed twice gets two independent subscriptions.
-    const listener: Listener = (message) => {
-      onMessage(message);
-    };
-    set.add(listener);
-    this.listenerCount++;
-    let active = true;
-    const unsubscribe = (): Promise<void> => {
-      if (active) {
-        active = false;
-        if (set.delete(listener)) this.listenerCount--;
-        if (set.size === 0) this.listeners.delete(channel);
-        if (this.listenerCount === 0) this.stopListening();
-      }
-      return Promise.resolve();
-    };
+    const unsubscribe = this.subscribers.add(channel, onMessage, () => {
+      this.stopListening();
+    });
     try {
       // Resolve only once LISTEN is in place, so a publish after `subscribe` returns is heard.
       await this.ensureListening();
@@ -421,8 +378,7 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopListening();
-      this.listeners.clear();
-      this.listenerCount = 0;
+      this.subscribers.clear();
       try {
         await this.pool.end();
       } catch (error) {
@@ -532,19 +488,7 @@ export class PostgresStore implements Store {
   // ----- pub/sub -----
 
   private deliver(channel: string, payload: string): void {
-    const set = this.listeners.get(channel);
-    if (set === undefined) return;
-    for (const listener of set) {
-      queueMicrotask(() => {
-        if (this.closing !== undefined || !set.has(listener)) return;
-        try {
-          // Each subscriber gets its own copy, so none can change what another sees.
-          listener((JSON.parse(payload) as Envelope).m);
-        } catch (error) {
-          this.onError?.(error);
-        }
-      });
-    }
+    this.subscribers.deliver(channel, payload, () => this.closing !== undefined);
   }
 
   private onNotification(payload: string | undefined): void {
@@ -614,12 +558,13 @@ export class PostgresStore implements Store {
    * kill switches and approvals, lives in documents, and subscribers should re-read it when they resume.
    */
   private scheduleReconnect(): void {
-    if (this.closing !== undefined || this.listenerCount === 0 || this.reconnectTimer !== undefined) return;
+    if (this.closing !== undefined || this.subscribers.size === 0 || this.reconnectTimer !== undefined)
+      return;
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(RECONNECT_MAX_MS, delay * 2);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.closing !== undefined || this.listenerCount === 0) return;
+      if (this.closing !== undefined || this.subscribers.size === 0) return;
       this.ensureListening().catch((error: unknown) => {
         this.onError?.(error);
         this.scheduleReconnect();
@@ -770,22 +715,7 @@ async function rollbackQuietly(client: PoolClient): Promise<void> {
 }
 
 function fromLedgerRow(row: LedgerRow): LedgerRecord {
-  return {
-    seq: Number(row.seq),
-    id: row.id,
-    ts: row.ts,
-    mono: row.mono,
-    type: row.type,
-    agent: row.agent,
-    session: row.session,
-    user: row.user,
-    task: row.task,
-    tool: row.tool,
-    verdict: row.verdict,
-    data: row.data,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+  return toLedgerRecord(row, Number(row.seq), row.data);
 }
 
 function fromDocRow<T>(collection: string, row: DocRow): StoredDoc<T> {
@@ -796,62 +726,6 @@ function fromDocRow<T>(collection: string, row: DocRow): StoredDoc<T> {
     version: row.version,
     updatedAt: Number(row.updated_at),
   };
-}
-
-function encodeMessage(channel: string, message: unknown, origin: string): string {
-  checkChannel(channel);
-  toJsonText(message, 'message');
-  const payload = JSON.stringify({ c: channel, o: origin, m: message } satisfies Envelope);
-  const bytes = Buffer.byteLength(payload, 'utf8');
-  if (bytes > MAX_MESSAGE_BYTES) {
-    invalid(
-      `message on channel "${channel}" is ${bytes} bytes with its envelope; PostgreSQL NOTIFY payloads must stay under ${MAX_MESSAGE_BYTES + 1} bytes: publish an id and keep the body in a document`,
-    );
-  }
-  return payload;
-}
-
-function toJsonText(value: unknown, what: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (error) {
-    invalid(`${what} is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (json === undefined) invalid(`${what} is not JSON-serialisable`);
-  return json;
-}
-
-function checkKey(collection: string, id: string): void {
-  if (typeof collection !== 'string' || collection === '')
-    invalid('a document collection must be a non-empty string');
-  if (typeof id !== 'string') invalid('a document id must be a string');
-}
-
-function checkChannel(channel: string): void {
-  if (typeof channel !== 'string' || channel === '') invalid('a pub/sub channel must be a non-empty string');
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) invalid(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function invalid(message: string): never {
-  throw new WardenError('INVALID_ARGUMENT', message);
-}
-
-/** The smallest string above every string that starts with `prefix`, in code-point order; undefined if none. */
-function prefixUpperBound(prefix: string): string | undefined {
-  const codePoints = Array.from(prefix);
-  while (codePoints.length > 0) {
-    const last = (codePoints.pop() as string).codePointAt(0) as number;
-    if (last < 0x10ffff) {
-      const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
-      return codePoints.join('') + String.fromCodePoint(next);
-    }
-  }
-  return undefined;
 }
 
 /** `host:port/database` of a URL, never its credentials, for error messages. */

@@ -6,6 +6,25 @@ import { StoreError, WardenError } from '../../core/errors.js';
 import type { LedgerEntry, LedgerQuery, LedgerRecord, Store, StoredDoc } from '../store.js';
 import { chainEntries, prepareEntries, type PreparedEntry } from '../verify-chain.js';
 import { migrateSqlite } from './migrations.js';
+import {
+  APPEND,
+  INDEX_PREFIX,
+  JOINED_LEDGER_COLUMNS,
+  LEDGER_COLUMNS,
+  checkChannel,
+  checkKey,
+  encodeMessage,
+  invalid,
+  nonNegativeInteger,
+  prefixUpperBound,
+  toJsonText,
+  toLedgerRecord,
+  type LedgerRowColumns,
+  LocalSubscribers,
+} from '../shared.js';
+
+/** Re-exported where it was first published: the pub/sub size limit every backend applies. */
+export { MAX_MESSAGE_BYTES } from '../shared.js';
 
 /** Options of `openSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -31,57 +50,18 @@ export interface SqliteStoreOptions {
   onError?: (error: unknown) => void;
 }
 
-/**
- * Largest pub/sub message envelope accepted, in UTF-8 bytes. It matches PostgreSQL's NOTIFY limit so that a
- * message that works on the embedded store also works on a shared one.
- */
-export const MAX_MESSAGE_BYTES = 7_999;
-
 /** Rows per multi-row INSERT: 14 parameters a row stays far below SQLite's 32,766 variable limit. */
 const INSERT_CHUNK = 64;
-const LEDGER_COLUMN_NAMES = [
-  'seq',
-  'id',
-  'ts',
-  'mono',
-  'type',
-  'agent',
-  'session',
-  '"user"',
-  'task',
-  'tool',
-  'verdict',
-  'data',
-  'prev_hash',
-  'hash',
-];
-const LEDGER_COLUMNS = LEDGER_COLUMN_NAMES.join(', ');
-const JOINED_LEDGER_COLUMNS = LEDGER_COLUMN_NAMES.map((column) => `l.${column}`).join(', ');
-/** Lookup-key prefix per filter column in `ledger_index`. */
-const INDEX_PREFIX = { agent: 'a:', session: 's:', type: 't:' } as const;
 /** Records indexed per catch-up transaction: large sorted runs are cheap, and appenders get the lock between runs. */
 const INDEX_STEP = 20_000;
 const POLL_BATCH = 500;
-const APPEND = 'append to the ledger';
 const PRUNE_EVERY_MS = 1_000;
 /** Page size of new database files (see openSqliteStore). */
 const PAGE_SIZE = 16_384;
 
-interface LedgerRow {
+interface LedgerRow extends LedgerRowColumns {
   seq: number;
-  id: string;
-  ts: number;
-  mono: string;
-  type: string;
-  agent: string | null;
-  session: string | null;
-  user: string | null;
-  task: string | null;
-  tool: string | null;
-  verdict: string | null;
   data: string;
-  prev_hash: string;
-  hash: string;
 }
 
 interface DocRow {
@@ -97,8 +77,6 @@ interface MessageRow {
   payload: string;
   origin: string;
 }
-
-type Listener = (message: unknown) => void;
 
 /**
  * The embedded store: one SQLite file in WAL mode, shared safely by several processes on the same machine.
@@ -119,8 +97,7 @@ export class SqliteStore implements Store {
   private readonly indexTx: Database.Transaction<() => boolean>;
   /** Tells this instance's own pub/sub rows apart from other processes' (and other instances'). */
   private readonly origin = randomUUID();
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private listenerCount = 0;
+  private readonly subscribers: LocalSubscribers;
   private pollTimer: NodeJS.Timeout | undefined;
   private cursor = 0;
   private lastPrune = 0;
@@ -134,6 +111,7 @@ export class SqliteStore implements Store {
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.messageRetentionMs = options.messageRetentionMs ?? 60_000;
     this.onError = options.onError;
+    this.subscribers = new LocalSubscribers(options.onError);
     this.appendTx = db.transaction((rows: readonly PreparedEntry[]) => this.appendLocked(rows));
     this.indexTx = db.transaction(() => this.indexStep());
   }
@@ -294,28 +272,11 @@ export class SqliteStore implements Store {
   subscribe(channel: string, onMessage: (message: unknown) => void): Promise<() => Promise<void>> {
     return this.run('subscribe', () => {
       checkChannel(channel);
-      let set = this.listeners.get(channel);
-      if (set === undefined) {
-        set = new Set();
-        this.listeners.set(channel, set);
-      }
-      // Wrap so that the same callback subscribed twice gets two independent subscriptions.
-      const listener: Listener = (message) => {
-        onMessage(message);
-      };
-      set.add(listener);
-      this.listenerCount++;
-      if (this.listenerCount === 1) this.startPolling();
-      let active = true;
-      return () => {
-        if (active) {
-          active = false;
-          if (set.delete(listener)) this.listenerCount--;
-          if (set.size === 0) this.listeners.delete(channel);
-          if (this.listenerCount === 0) this.stopPolling();
-        }
-        return Promise.resolve();
-      };
+      const unsubscribe = this.subscribers.add(channel, onMessage, () => {
+        this.stopPolling();
+      });
+      if (this.subscribers.size === 1) this.startPolling();
+      return unsubscribe;
     });
   }
 
@@ -323,8 +284,7 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.stopPolling();
-    this.listeners.clear();
-    this.listenerCount = 0;
+    this.subscribers.clear();
     this.statements.clear();
     try {
       this.db.close();
@@ -425,20 +385,7 @@ export class SqliteStore implements Store {
   }
 
   private deliver(channel: string, payload: string): void {
-    const set = this.listeners.get(channel);
-    if (set === undefined) return;
-    for (const listener of set) {
-      queueMicrotask(() => {
-        // Skip listeners removed (or a store closed) between publishing and delivery.
-        if (this.closed || !set.has(listener)) return;
-        try {
-          // Each subscriber gets its own copy, so none can change what another sees.
-          listener((JSON.parse(payload) as Envelope).m);
-        } catch (error) {
-          this.onError?.(error);
-        }
-      });
-    }
+    this.subscribers.deliver(channel, payload, () => this.closed);
   }
 
   private startPolling(): void {
@@ -499,7 +446,7 @@ export class SqliteStore implements Store {
  */
 export function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
   const path = options.path;
-  const busyTimeoutMs = nonNegativeIntegerOption(options.busyTimeoutMs ?? 5_000, 'busyTimeoutMs');
+  const busyTimeoutMs = nonNegativeInteger(options.busyTimeoutMs ?? 5_000, 'busyTimeoutMs');
   const memory = path === ':memory:';
   let db: Database.Database;
   try {
@@ -543,22 +490,7 @@ function fromLedgerRow(row: LedgerRow): LedgerRecord {
     // Keep the raw text: verification then reports this record as edited instead of failing the whole read.
     data = row.data;
   }
-  return {
-    seq: row.seq,
-    id: row.id,
-    ts: row.ts,
-    mono: row.mono,
-    type: row.type,
-    agent: row.agent,
-    session: row.session,
-    user: row.user,
-    task: row.task,
-    tool: row.tool,
-    verdict: row.verdict,
-    data,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
+  return toLedgerRecord(row, row.seq, data);
 }
 
 function fromDocRow<T>(collection: string, row: DocRow): StoredDoc<T> {
@@ -569,78 +501,6 @@ function fromDocRow<T>(collection: string, row: DocRow): StoredDoc<T> {
     throw new StoreError('STORE_CORRUPT', `document ${collection}/${row.id} does not hold valid JSON`, error);
   }
   return { collection, id: row.id, body, version: row.version, updatedAt: row.updated_at };
-}
-
-/** What travels between processes: channel, sender and the message. Same shape as the PostgreSQL backend's. */
-interface Envelope {
-  c: string;
-  o: string;
-  m: unknown;
-}
-
-function encodeMessage(channel: string, message: unknown, origin: string): string {
-  checkChannel(channel);
-  toJsonText(message, 'message');
-  const payload = JSON.stringify({ c: channel, o: origin, m: message } satisfies Envelope);
-  const bytes = Buffer.byteLength(payload, 'utf8');
-  if (bytes > MAX_MESSAGE_BYTES) {
-    invalid(
-      `message on channel "${channel}" is ${bytes} bytes with its envelope; pub/sub messages must stay under ${MAX_MESSAGE_BYTES + 1} bytes (the PostgreSQL NOTIFY limit): publish an id and keep the body in a document`,
-    );
-  }
-  return payload;
-}
-
-function toJsonText(value: unknown, what: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (error) {
-    invalid(`${what} is not JSON-serialisable (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (json === undefined) invalid(`${what} is not JSON-serialisable`);
-  return json;
-}
-
-function checkKey(collection: string, id: string): void {
-  if (typeof collection !== 'string' || collection === '')
-    invalid('a document collection must be a non-empty string');
-  if (typeof id !== 'string') invalid('a document id must be a string');
-}
-
-function checkChannel(channel: string): void {
-  if (typeof channel !== 'string' || channel === '') invalid('a pub/sub channel must be a non-empty string');
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) invalid(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function nonNegativeIntegerOption(value: number, name: string): number {
-  return Number.isSafeInteger(value) && value >= 0
-    ? value
-    : invalid(`${name} must be a non-negative integer`);
-}
-
-function invalid(message: string): never {
-  throw new WardenError('INVALID_ARGUMENT', message);
-}
-
-/**
- * The smallest string greater than every string that starts with `prefix`, in code-point order (SQLite's
- * BINARY collation compares UTF-8 bytes, which is code-point order), or undefined when there is none.
- */
-function prefixUpperBound(prefix: string): string | undefined {
-  const codePoints = Array.from(prefix);
-  while (codePoints.length > 0) {
-    const last = (codePoints.pop() as string).codePointAt(0) as number;
-    if (last < 0x10ffff) {
-      const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
-      return codePoints.join('') + String.fromCodePoint(next);
-    }
-  }
-  return undefined;
 }
 
 /** Maps a better-sqlite3 failure to a StoreError whose message says what happened and what to do. */
