@@ -1,44 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CliExit } from '../../src/cli/context.js';
-import { buildProgram } from '../../src/cli/program.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ACTIONS_CONFIG, actionsWarden } from './helpers.js';
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  let code = 0;
-  try {
-    const program = buildProgram();
-    const quiet = (c: Command): void => {
-      c.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: (s) => (stdout += s) });
-      c.commands.forEach(quiet);
-    };
-    quiet(program);
-    await program.parseAsync(['node', 'warden', ...args]);
-  } catch (error) {
-    if (error instanceof CliExit) {
-      code = error.exitCode;
-      if (error.message) stderr += error.message + '\n';
-    } else if (error instanceof Error && 'exitCode' in error)
-      code = (error as { exitCode: number }).exitCode === 0 ? 0 : 2;
-    else throw error;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { code, stdout, stderr };
-}
+import { runCli } from '../helpers/cli.js';
 
 function project(config: string): { file: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), 'warden-cli-actions-'));
@@ -72,20 +38,20 @@ describe('warden approvals', () => {
       args: { repoId: 'acme/web', env: 'staging' },
       rationale: 'the ticket says so',
     });
-    const list = await cli(['--config', file, 'approvals', 'list']);
+    const list = await runCli(['--config', file, 'approvals', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(id);
     expect(list.stdout).toMatch(/PENDING\s+0\/1\s+deployer\s+deploy/);
-    const shown = await cli(['--config', file, 'approvals', 'show', id]);
+    const shown = await runCli(['--config', file, 'approvals', 'show', id]);
     expect(shown.stdout).toMatch(/Why a person must look:\n\s+- deployer is a Junior/);
     expect(shown.stdout).toMatch(/repoId = "acme\/web"\n\s+provenance: unknown/);
     expect(shown.stdout).toMatch(
       /The agent's own rationale \(its words, not verified\):\n\s+\| the ticket says so/,
     );
-    const self = await cli(['--config', file, 'approvals', 'approve', id, '--as', 'olivia']);
+    const self = await runCli(['--config', file, 'approvals', 'approve', id, '--as', 'olivia']);
     expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/owns agent deployer/);
-    const ok = await cli([
+    const ok = await runCli([
       '--config',
       file,
       'approvals',
@@ -98,7 +64,7 @@ describe('warden approvals', () => {
     ]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^granted apr_/);
-    expect((await cli(['--config', file, 'approvals', 'list', '--all', '--json'])).stdout).toContain(
+    expect((await runCli(['--config', file, 'approvals', 'list', '--all', '--json'])).stdout).toContain(
       '"status":"granted"',
     );
     expect(
@@ -108,13 +74,13 @@ describe('warden approvals', () => {
           .authorize({ tool: 'deploy', args: { repoId: 'acme/web', env: 'staging' } })
       ).verdict,
     ).toBe('allow');
-    expect((await cli(['--config', file, 'approvals', 'show', id])).stdout).toMatch(/Status\s+CONSUMED/);
+    expect((await runCli(['--config', file, 'approvals', 'show', id])).stdout).toMatch(/Status\s+CONSUMED/);
   });
 
   it('denies with a reason, and refuses unknown ids and missing options clearly', async () => {
     const { file, id } = await withRequest({ tool: 'deploy', args: { repoId: 'acme/web', env: 'staging' } });
-    expect((await cli(['--config', file, 'approvals', 'deny', id, '--as', 'bob'])).code).toBe(2);
-    const denied = await cli([
+    expect((await runCli(['--config', file, 'approvals', 'deny', id, '--as', 'bob'])).code).toBe(2);
+    const denied = await runCli([
       '--config',
       file,
       'approvals',
@@ -127,26 +93,26 @@ describe('warden approvals', () => {
     ]);
     expect(denied).toMatchObject({ code: 0 });
     expect(denied.stdout).toMatch(/denied .*: wrong repo/);
-    const again = await cli(['--config', file, 'approvals', 'approve', id, '--as', 'alice']);
+    const again = await runCli(['--config', file, 'approvals', 'approve', id, '--as', 'alice']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/is denied/);
-    const unknown = await cli(['--config', file, 'approvals', 'show', 'apr_does_not_exist']);
+    const unknown = await runCli(['--config', file, 'approvals', 'show', 'apr_does_not_exist']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no approval request/);
-    expect((await cli(['--config', file, 'approvals', 'list', '--status', 'weird'])).code).toBe(2);
+    expect((await runCli(['--config', file, 'approvals', 'list', '--status', 'weird'])).code).toBe(2);
   });
 });
 
 describe('warden phase', () => {
   it('explains what an agent may do now and refuses an early promotion with what is missing', async () => {
     const { file } = project(ACTIONS_CONFIG);
-    const show = await cli(['--config', file, 'phase', 'show', 'deployer']);
+    const show = await runCli(['--config', file, 'phase', 'show', 'deployer']);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/deployer \(owner olivia\) is Junior \(from warden\.yaml\)/);
     expect(show.stdout).toMatch(/deploy\s+irreversible\s+needs approval \(Junior\); grants: deploy-acme/);
     expect(show.stdout).toMatch(/read_file\s+read\s+runs/);
     expect(show.stdout).toMatch(/Promotion to Senior: not yet/);
-    const promote = await cli([
+    const promote = await runCli([
       '--config',
       file,
       'phase',
@@ -160,10 +126,21 @@ describe('warden phase', () => {
     expect(promote.code).toBe(1);
     expect(promote.stdout).toMatch(/promotion of intern-bot to Junior refused; missing:\n\s+- time-at-phase/);
     expect(
-      (await cli(['--config', file, 'phase', 'promote', 'intern-bot', '--to', 'boss', '--signoff', 'alice']))
-        .code,
+      (
+        await runCli([
+          '--config',
+          file,
+          'phase',
+          'promote',
+          'intern-bot',
+          '--to',
+          'boss',
+          '--signoff',
+          'alice',
+        ])
+      ).code,
     ).toBe(2);
-    const demote = await cli([
+    const demote = await runCli([
       '--config',
       file,
       'phase',
@@ -177,10 +154,10 @@ describe('warden phase', () => {
       'review',
     ]);
     expect(demote).toMatchObject({ code: 0, stdout: 'senior-bot demoted from Senior to Junior\n' });
-    expect((await cli(['--config', file, 'phase', 'show', 'senior-bot'])).stdout).toMatch(
+    expect((await runCli(['--config', file, 'phase', 'show', 'senior-bot'])).stdout).toMatch(
       /is Junior \(recorded; warden\.yaml says Senior\)/,
     );
-    expect((await cli(['--config', file, 'phase', 'show', 'ghost'])).code).toBe(1);
+    expect((await runCli(['--config', file, 'phase', 'show', 'ghost'])).code).toBe(1);
   });
 });
 
@@ -192,20 +169,20 @@ describe('warden validate', () => {
         '  - { id: intern-bot, owner: ian, phase: intern, grants: [{ tool: write_file }, { tool: write_file, effect: deny }] }',
       ),
     );
-    const v = await cli(['validate', file]);
+    const v = await runCli(['validate', file]);
     expect(v.code).toBe(0);
     expect(v.stderr).toMatch(/warning: agents\[3\] \(senior-bot\) declares no `grants:`/);
     expect(v.stderr).toMatch(/deny wins, so the allow grant never applies/);
     const bad = project(
       `${ACTIONS_CONFIG}actions:\n  cedar:\n    policies: |\n      permit(principal, action, resource);\n      forbid(principal, action, resource) when { context.x = 1 };\n`,
     );
-    const c = await cli(['validate', bad.file]);
+    const c = await runCli(['validate', bad.file]);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/actions\.cedar\.policies line 2, column \d+: '=' is not a valid operator/);
     const principal = project(
       `version: 1\nagents:\n  - { id: p, owner: o, phase: principal, grants: [] }\napprovals:\n  approvers: [{ name: a }]\n  rules: [{ name: r, roles: [nobody] }]\n`,
     );
-    const pw = await cli(['validate', principal.file]);
+    const pw = await runCli(['validate', principal.file]);
     expect(pw.stderr).toMatch(/p is a Principal without caps/);
     expect(pw.stderr).toMatch(/r needs role nobody, which no approver holds/);
   });

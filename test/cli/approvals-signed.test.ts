@@ -1,47 +1,12 @@
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { CliExit } from '../../src/cli/context.js';
-import { buildProgram } from '../../src/cli/program.js';
 import { generateAgentKeyPair } from '../../src/observe/messages/keys.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ACTIONS_CONFIG, actionsWarden } from '../actions/helpers.js';
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  let code = 0;
-  try {
-    const program = buildProgram();
-    // Every subcommand, so a usage error is an exit code here and never ends the test process.
-    const quiet = (c: Command): void => {
-      c.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: (s) => (stdout += s) });
-      c.commands.forEach(quiet);
-    };
-    quiet(program);
-    await program.parseAsync(['node', 'warden', ...args]);
-  } catch (error) {
-    if (error instanceof CliExit) {
-      code = error.exitCode;
-      if (error.message) stderr += error.message + '\n';
-    } else if (error instanceof Error && 'exitCode' in error)
-      code = (error as { exitCode: number }).exitCode === 0 ? 0 : 2;
-    else throw error;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return { code, stdout, stderr };
-}
+import { runCli } from '../helpers/cli.js';
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -54,7 +19,7 @@ afterEach(async () => {
 async function project() {
   const dir = mkdtempSync(join(tmpdir(), 'warden-cli-signed-'));
   const aliceKey = join(dir, 'keys', 'alice.pem');
-  const gen = await cli(['keys', 'generate', 'alice', '--approver', '--out', aliceKey]);
+  const gen = await runCli(['keys', 'generate', 'alice', '--approver', '--out', aliceKey]);
   expect(gen.code).toBe(0);
   expect(statSync(aliceKey).mode & 0o777).toBe(0o600);
   const entryLine = gen.stdout.split('\n').find((l) => l.startsWith('- {'));
@@ -90,7 +55,7 @@ async function project() {
 
 describe('warden keys generate --approver', () => {
   it('prints JSON naming the approver', async () => {
-    const out = await cli(['keys', 'generate', 'carol', '--approver', '--json']);
+    const out = await runCli(['keys', 'generate', 'carol', '--approver', '--json']);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({
       approver: 'carol',
@@ -106,7 +71,7 @@ describe('warden approvals with signed votes', () => {
     const { file, aliceKey, bobKey, fingerprint, bob, store, w, request } = await project();
     const id = await request('acme/web');
 
-    const unsigned = await cli(['--config', file, 'approvals', 'approve', id, '--as', 'alice']);
+    const unsigned = await runCli(['--config', file, 'approvals', 'approve', id, '--as', 'alice']);
     expect(unsigned.code).toBe(1);
     expect(unsigned.stderr).toMatch(
       /alice has a publicKey in approvals.approvers, so their vote must be signed/,
@@ -115,14 +80,24 @@ describe('warden approvals with signed votes', () => {
       "hint: alice has a publicKey in warden.yaml: pass --key FILE (alice's private key) or set WARDEN_APPROVER_KEY_FILE",
     );
 
-    const wrong = await cli(['--config', file, 'approvals', 'approve', id, '--as', 'alice', '--key', bobKey]);
+    const wrong = await runCli([
+      '--config',
+      file,
+      'approvals',
+      'approve',
+      id,
+      '--as',
+      'alice',
+      '--key',
+      bobKey,
+    ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/does not verify with alice's key/);
     expect(wrong.stderr).toContain(
       `hint: ${bobKey} holds the key ${bob.fingerprint}, but alice's publicKey in warden.yaml is ${fingerprint}: sign with alice's own key`,
     );
 
-    const missing = await cli([
+    const missing = await runCli([
       '--config',
       file,
       'approvals',
@@ -135,11 +110,21 @@ describe('warden approvals with signed votes', () => {
     ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the approver key file .*alice\.pem\.nope \(ENOENT\)/);
-    const notKey = await cli(['--config', file, 'approvals', 'approve', id, '--as', 'alice', '--key', file]);
+    const notKey = await runCli([
+      '--config',
+      file,
+      'approvals',
+      'approve',
+      id,
+      '--as',
+      'alice',
+      '--key',
+      file,
+    ]);
     expect(notKey.code).toBe(2);
     expect(notKey.stderr).toMatch(/is not an Ed25519 private key/);
 
-    const samWithKey = await cli([
+    const samWithKey = await runCli([
       '--config',
       file,
       'approvals',
@@ -156,12 +141,12 @@ describe('warden approvals with signed votes', () => {
     );
 
     // Nothing above changed the request; every refusal is in the ledger.
-    expect((await cli(['--config', file, 'approvals', 'show', id])).stdout).toMatch(
+    expect((await runCli(['--config', file, 'approvals', 'show', id])).stdout).toMatch(
       /Status\s+PENDING\s+\(0 of 1/,
     );
 
     vi.stubEnv('WARDEN_APPROVER_KEY_FILE', aliceKey);
-    const ok = await cli([
+    const ok = await runCli([
       '--config',
       file,
       'approvals',
@@ -177,7 +162,7 @@ describe('warden approvals with signed votes', () => {
     expect(ok.stdout).toContain(`signed by alice (${fingerprint}) at `);
     vi.unstubAllEnvs();
 
-    const shown = await cli(['--config', file, 'approvals', 'show', id]);
+    const shown = await runCli(['--config', file, 'approvals', 'show', id]);
     expect(shown.stdout).toMatch(
       new RegExp(
         `Vote +alice approved at \\S+: diff read\\n +signed by alice \\(${fingerprint.replace(/[+/]/g, '\\$&')}\\) at `,
@@ -192,7 +177,7 @@ describe('warden approvals with signed votes', () => {
   it('signs denies and cancels, and shows unsigned votes as unsigned', async () => {
     const { file, aliceKey, bobKey, fingerprint, bob, request } = await project();
     const a = await request('acme/a');
-    const denied = await cli([
+    const denied = await runCli([
       '--config',
       file,
       'approvals',
@@ -207,12 +192,12 @@ describe('warden approvals with signed votes', () => {
     ]);
     expect(denied.code).toBe(0);
     expect(denied.stdout).toMatch(/^denied .*: wrong repo\nsigned by bob \(SHA256:/);
-    expect((await cli(['--config', file, 'approvals', 'show', a])).stdout).toContain(
+    expect((await runCli(['--config', file, 'approvals', 'show', a])).stdout).toContain(
       `signed by bob (${bob.fingerprint})`,
     );
 
     const b = await request('acme/b');
-    const cancelled = await cli([
+    const cancelled = await runCli([
       '--config',
       file,
       'approvals',
@@ -226,14 +211,14 @@ describe('warden approvals with signed votes', () => {
       aliceKey,
     ]);
     expect(cancelled.code).toBe(0);
-    const shownB = await cli(['--config', file, 'approvals', 'show', b]);
+    const shownB = await runCli(['--config', file, 'approvals', 'show', b]);
     expect(shownB.stdout).toMatch(
       new RegExp(`Cancel +by alice, signed by alice \\(${fingerprint.replace(/[+/]/g, '\\$&')}\\)`),
     );
 
     const c = await request('acme/c');
-    expect((await cli(['--config', file, 'approvals', 'approve', c, '--as', 'sam'])).code).toBe(0);
-    expect((await cli(['--config', file, 'approvals', 'show', c])).stdout).toMatch(
+    expect((await runCli(['--config', file, 'approvals', 'approve', c, '--as', 'sam'])).code).toBe(0);
+    expect((await runCli(['--config', file, 'approvals', 'show', c])).stdout).toMatch(
       /Vote +sam approved at \S+\n +unsigned\n/,
     );
   });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateAgentKeyPair } from '../../src/observe/messages/keys.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { actionsWarden, ManualClock } from '../actions/helpers.js';
-import { runCli } from '../observe/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
 

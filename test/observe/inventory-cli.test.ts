@@ -6,7 +6,7 @@ import { generateAgentKeyPair } from '../../src/observe/messages/keys.js';
 import { OBSERVE_SERVICE, type ObserveService } from '../../src/observe/service.js';
 import { createWarden, type Warden } from '../../src/warden.js';
 import { until } from '../helpers/wait.js';
-import { configFile, runCli } from './cli.js';
+import { configFile, runCli } from '../helpers/cli.js';
 import { OBSERVE_CONFIG } from './helpers.js';
 
 const key = generateAgentKeyPair();

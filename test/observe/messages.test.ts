@@ -17,7 +17,7 @@ import {
 import { createWarden, type Warden } from '../../src/warden.js';
 import type { Store } from '../../src/store/store.js';
 import { tempSqliteStore } from '../helpers/warden.js';
-import { configFile, runCli } from './cli.js';
+import { configFile, runCli } from '../helpers/cli.js';
 import { FakeClock, observeWarden } from './helpers.js';
 import { ObserveExtension } from '../../src/observe/extension.js';
 

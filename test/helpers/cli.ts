@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { vi } from 'vitest';
 import { CliExit } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/program.js';
@@ -19,10 +20,14 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
   });
   let code = 0;
   try {
-    await buildProgram()
-      .exitOverride()
-      .configureOutput({ writeErr: (s) => (stderr += s), writeOut: (s) => (stdout += s) })
-      .parseAsync(['node', 'warden', ...args]);
+    const program = buildProgram();
+    // Every subcommand, so a usage error is an exit code here and never ends the test process.
+    const quiet = (c: Command): void => {
+      c.exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: (s) => (stdout += s) });
+      c.commands.forEach(quiet);
+    };
+    quiet(program);
+    await program.parseAsync(['node', 'warden', ...args]);
   } catch (error) {
     if (error instanceof CliExit) {
       code = error.exitCode;
