@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { Store } from '../../src/store/store.js';
 import type { Approvals } from '../../src/actions/approvals/approvals.js';
@@ -89,4 +90,54 @@ export function approvalsOf(w: Warden): { api: Approvals; broker: ApprovalBroker
   const broker = w.runtime.service<ApprovalBrokerService>('approvals');
   if (!api || !broker) throw new Error('approvals services missing');
   return { api, broker };
+}
+
+/** What a suite gets from `suiteWardens`: a Warden on a fresh store, its clock, and replicas on the same database. */
+export interface SuiteWarden {
+  w: Warden;
+  store: Store;
+  clock: ManualClock;
+  /** Reopens the same database in a second store. */
+  reopen: () => Promise<Store>;
+  /** A second Warden on the same database and clock, with the given config (default: the first one's). */
+  replica: (config?: string) => Promise<Warden>;
+}
+
+/**
+ * For a suite run over one store backend: registers an afterEach that closes every Warden and store the test
+ * opened (last first), and returns `open`, which makes a Warden on a fresh store (or `existing`) with a manual
+ * clock. Call it inside the suite's describe.
+ */
+export function suiteWardens(makeStore: () => Promise<{ store: Store; reopen?: () => Promise<Store> }>): (
+  options?: Partial<WardenOptions> & {
+    config?: string;
+    existing?: { store: Store; reopen: () => Promise<Store> };
+  },
+) => Promise<SuiteWarden> {
+  let toClose: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of toClose.reverse()) await c().catch(() => undefined);
+    toClose = [];
+  });
+  return async (options = {}) => {
+    const { existing, ...wardenOptions } = options;
+    const { store, reopen = () => Promise.reject(new Error('this suite cannot reopen its store')) } =
+      existing ?? (await makeStore());
+    const clock = new ManualClock(Date.now());
+    const w = await actionsWarden(store, { clock, ...wardenOptions });
+    toClose.push(
+      () => store.close(),
+      () => w.close(),
+    );
+    const replica = async (config = wardenOptions.config): Promise<Warden> => {
+      const s2 = await reopen();
+      const w2 = await actionsWarden(s2, { clock, ...(config === undefined ? {} : { config }) });
+      toClose.push(
+        () => s2.close(),
+        () => w2.close(),
+      );
+      return w2;
+    };
+    return { w, store, clock, reopen, replica };
+  };
 }

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APPROVALS_COLLECTION, type ApprovalRequest } from '../../../src/actions/approvals/digest.js';
 import { WardenError } from '../../../src/core/errors.js';
 import type { Extension } from '../../../src/pipeline/runtime.js';
 import type { ApprovalWaiter } from '../../../src/session.js';
 import type { Store } from '../../../src/store/store.js';
 import { until } from '../../helpers/wait.js';
-import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock, ownExtensions } from '../helpers.js';
+import { ACTIONS_CONFIG, approvalsOf, ownExtensions, suiteWardens } from '../helpers.js';
 
 /** A stand-in for the trust module's provenance service (contracts.md). */
 function fakeTrust(): Extension {
@@ -43,33 +43,14 @@ export function approvalsSuite(
   makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
 ): void {
   describe(`approvals on ${label}`, () => {
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
     async function setup(extra: { extensions?: Extension[]; config?: string } = {}) {
-      const { store, reopen } = await makeStore();
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, {
-        clock,
+      const { w, store, clock, replica } = await open({
         extensions: extra.extensions ?? [...ownExtensions(), fakeTrust()],
         ...(extra.config === undefined ? {} : { config: extra.config }),
       });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
-      const replica = async () => {
-        const s2 = await reopen();
-        const w2 = await actionsWarden(s2, { clock });
-        toClose.push(
-          () => s2.close(),
-          () => w2.close(),
-        );
-        return w2;
-      };
-      return { w, store, clock, replica, ...approvalsOf(w) };
+      // Replicas run the default config and extensions, whatever this Warden was given.
+      return { w, store, clock, replica: () => replica(ACTIONS_CONFIG), ...approvalsOf(w) };
     }
 
     it('creates one durable request per call, with reasons, expiry, provenance and the rationale apart', async () => {

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/store.js';
-import type { Warden } from '../../../src/warden.js';
+import type {} from '../../../src/warden.js';
 import { until } from '../../helpers/wait.js';
-import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock } from '../helpers.js';
+import { ACTIONS_CONFIG, approvalsOf, suiteWardens } from '../helpers.js';
 
 const RATE_CONFIG = `version: 1
 agents:
@@ -40,29 +40,10 @@ export function gatesSuite(
   makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
 ): void {
   describe(`least privilege on ${label}`, () => {
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
     async function setup(config = ACTIONS_CONFIG) {
-      const { store, reopen } = await makeStore();
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, { clock, config });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
-      const replica = async (): Promise<Warden> => {
-        const s2 = await reopen();
-        const w2 = await actionsWarden(s2, { clock, config });
-        toClose.push(
-          () => s2.close(),
-          () => w2.close(),
-        );
-        return w2;
-      };
-      return { w, store, clock, replica };
+      const { w, store, clock, replica } = await open({ config });
+      return { w, store, clock, replica: () => replica() };
     }
 
     it('refuses a call outside the grants with an escalation signal, and never asks a person instead', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { APPROVALS_COLLECTION, type ApprovalRequest } from '../../../src/actions/approvals/digest.js';
 import {
   MAX_VOTE_CLOCK_SKEW_MS,
@@ -10,7 +10,7 @@ import { WardenError } from '../../../src/core/errors.js';
 import { generateAgentKeyPair, type AgentKeyPair } from '../../../src/observe/messages/keys.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
-import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock } from '../helpers.js';
+import { ACTIONS_CONFIG, approvalsOf, suiteWardens } from '../helpers.js';
 
 const STAGING = { tool: 'deploy', args: { repoId: 'acme/web', env: 'staging' } };
 const PROD = { tool: 'deploy', args: { repoId: 'acme/web', env: 'prod' } };
@@ -44,20 +44,10 @@ export function signedVotesSuite(label: string, makeStore: () => Promise<{ store
   describe(`signed approval votes on ${label}`, () => {
     const alice = generateAgentKeyPair();
     const bob = generateAgentKeyPair();
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
 
     async function setup(config = signedConfig({ alice, bob })) {
-      const { store } = await makeStore();
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, { clock, config });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
+      const { w, store, clock } = await open({ config });
       return { w, store, clock, ...approvalsOf(w) };
     }
 

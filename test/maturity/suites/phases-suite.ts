@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MaturityService } from '../../../src/maturity/extension.js';
 import type { Store } from '../../../src/store/store.js';
-import type { Warden } from '../../../src/warden.js';
+import type {} from '../../../src/warden.js';
 import { until } from '../../helpers/wait.js';
-import { ACTIONS_CONFIG, actionsWarden, approvalsOf, ManualClock } from '../../actions/helpers.js';
+import { ACTIONS_CONFIG, approvalsOf, suiteWardens } from '../../actions/helpers.js';
 
 const CAPS_CONFIG = `version: 1
 agents:
@@ -38,29 +38,16 @@ export function phasesSuite(
   makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
 ): void {
   describe(`phases at run time on ${label}`, () => {
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
     async function setup(config = ACTIONS_CONFIG) {
-      const { store, reopen } = await makeStore();
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, { clock, config });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
-      const replica = async (): Promise<Warden> => {
-        const s2 = await reopen();
-        const w2 = await actionsWarden(s2, { clock, config });
-        toClose.push(
-          () => s2.close(),
-          () => w2.close(),
-        );
-        return w2;
+      const { w, store, clock, replica } = await open({ config });
+      return {
+        w,
+        store,
+        clock,
+        replica: () => replica(),
+        maturity: w.runtime.service<MaturityService>('maturity')!,
       };
-      return { w, store, clock, replica, maturity: w.runtime.service<MaturityService>('maturity')! };
     }
 
     it('Intern: reads only; writes, irreversible calls and memory writes are denied', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MaturityService } from '../../../src/maturity/extension.js';
 import type { PromotionResult } from '../../../src/maturity/promotion.js';
 import {
@@ -12,7 +12,7 @@ import { AGENT_STATE_COLLECTION, type AgentState } from '../../../src/maturity/s
 import { generateAgentKeyPair, type AgentKeyPair } from '../../../src/observe/messages/keys.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
-import { actionsWarden, ManualClock } from '../../actions/helpers.js';
+import { suiteWardens } from '../../actions/helpers.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -50,11 +50,7 @@ export function promotionSignedSuite(
   makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
 ): void {
   describe(`signed promotion sign-offs on ${label}`, () => {
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
 
     const keys = {
       alice: generateAgentKeyPair(),
@@ -64,13 +60,7 @@ export function promotionSignedSuite(
 
     /** A Warden whose agents rookie (Intern, 14 days in) and helper (Junior, 7 days in) are due for promotion. */
     async function setup(text = config(keys)) {
-      const { store } = await makeStore();
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, { clock, config: text });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
+      const { w, store, clock } = await open({ config: text });
       const maturity = w.runtime.service<MaturityService>('maturity')!;
       for (const agent of ['rookie', 'helper'])
         await w.session({ agent }).authorize({ tool: 'read_file', args: {} });

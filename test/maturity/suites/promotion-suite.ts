@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MaturityService } from '../../../src/maturity/extension.js';
 import { AGENT_STATE_COLLECTION } from '../../../src/maturity/state.js';
 import type { Store } from '../../../src/store/store.js';
 import type { Warden } from '../../../src/warden.js';
 import { until } from '../../helpers/wait.js';
-import { actionsWarden, ManualClock } from '../../actions/helpers.js';
+import { suiteWardens } from '../../actions/helpers.js';
 
 const DAY = 86_400_000;
 
@@ -71,28 +71,12 @@ export function promotionSuite(
   makeStore: () => Promise<{ store: Store; reopen: () => Promise<Store> }>,
 ): void {
   describe(`promotion and demotion on ${label}`, () => {
-    let toClose: (() => Promise<void>)[] = [];
-    afterEach(async () => {
-      for (const c of toClose.reverse()) await c().catch(() => undefined);
-      toClose = [];
-    });
+    const open = suiteWardens(makeStore);
     async function setup(config = CONFIG, existing?: { store: Store; reopen: () => Promise<Store> }) {
-      const { store, reopen } = existing ?? (await makeStore());
-      const clock = new ManualClock(Date.now());
-      const w = await actionsWarden(store, { clock, config });
-      toClose.push(
-        () => store.close(),
-        () => w.close(),
-      );
-      const replica = async (cfg = config): Promise<Warden> => {
-        const s2 = await reopen();
-        const w2 = await actionsWarden(s2, { clock, config: cfg });
-        toClose.push(
-          () => s2.close(),
-          () => w2.close(),
-        );
-        return w2;
-      };
+      const { w, store, clock, reopen, replica } = await open({
+        config,
+        ...(existing === undefined ? {} : { existing }),
+      });
       const maturity = w.runtime.service<MaturityService>('maturity')!;
       return { w, store, clock, replica, maturity, reopen };
     }
