@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { ApprovalBroker, Extension } from '../../src/pipeline/runtime.js';
 import type { Store } from '../../src/store/store.js';
@@ -82,5 +83,22 @@ export async function trustWarden(
       await warden.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * For a test file: registers an afterEach that closes every Warden the test made, and returns `make`, which
+ * makes one with `trustWarden`'s arguments. Call it at the top level of the file (or inside a describe).
+ */
+export function trustWardens(): (...args: Parameters<typeof trustWarden>) => ReturnType<typeof trustWarden> {
+  let closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of closers) await c();
+    closers = [];
+  });
+  return async (...args) => {
+    const w = await trustWarden(...args);
+    closers.push(w.close);
+    return w;
   };
 }

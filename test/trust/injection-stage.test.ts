@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InjectionScan } from '../../src/trust/injection/index.js';
 import type { InjectionDetector } from '../../src/trust/injection-stage.js';
-import { trustConfig, trustWarden } from './helpers.js';
+import { trustConfig, trustWardens } from './helpers.js';
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-async function make(...args: Parameters<typeof trustWarden>) {
-  const w = await trustWarden(...args);
-  closers.push(w.close);
-  return w;
-}
+const make = trustWardens();
 
 /** Flags any text containing "OVERRIDE"; neutralises by marking. Keeps these tests about the stage, not the detector. */
 const fake: InjectionDetector = {

@@ -1,4 +1,4 @@
-import { describe, expect, it, afterEach } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/observe/redact.js';
 import {
   extractUrls,
@@ -9,18 +9,9 @@ import {
 } from '../../src/trust/output-inspection.js';
 import { ProvenanceIndex } from '../../src/trust/provenance/index.js';
 import { DomainAllowList } from '../../src/trust/settings.js';
-import { trustConfig, trustWarden } from './helpers.js';
+import { trustConfig, trustWardens } from './helpers.js';
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-async function make(...args: Parameters<typeof trustWarden>) {
-  const w = await trustWarden(...args);
-  closers.push(w.close);
-  return w;
-}
+const make = trustWardens();
 
 function context(privateText: string, allow: string[] = ['corp.example']): InspectionContext {
   const index = new ProvenanceIndex({ maxTrusted: 1000, maxUntrusted: 1000, maxCharsPerEvent: 100_000 });

@@ -1,22 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { trustSectionSchema } from '../../src/config/sections/trust.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { createWarden } from '../../src/warden.js';
 import { extension } from '../../src/trust/extension.js';
 import { tempSqliteStore } from '../helpers/warden.js';
-import { trustConfig, trustWarden } from './helpers.js';
+import { trustConfig, trustWardens } from './helpers.js';
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-async function make(...args: Parameters<typeof trustWarden>) {
-  const w = await trustWarden(...args);
-  closers.push(w.close);
-  return w;
-}
+const make = trustWardens();
 
 describe('the trust service', () => {
   it("tells approvers where each argument came from, apart from the agent's rationale", async () => {

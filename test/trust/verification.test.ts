@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { trustConfig, trustWarden } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { trustConfig, trustWardens } from './helpers.js';
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-async function make(...args: Parameters<typeof trustWarden>) {
-  const w = await trustWarden(...args);
-  closers.push(w.close);
-  return w;
-}
+const make = trustWardens();
 
 describe('the verification gate', () => {
   it('denies a deployment whose repository id was never seen (the hallucinated id), with an escalation signal', async () => {
