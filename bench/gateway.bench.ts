@@ -253,6 +253,20 @@ export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-gw-'));
   const config = join(dir, 'warden.yaml');
   writeFileSync(config, CONFIG);
+  // `node` arguments that run the gateway (from source) for the bench agent, then `rest`.
+  const gatewayArgs = (...rest: string[]): string[] => [
+    '--import',
+    'tsx',
+    MAIN,
+    '--config',
+    config,
+    'gateway',
+    '--agent',
+    'bench',
+    '--name',
+    'fixture',
+    ...rest,
+  ];
   const results: BenchResult[] = [];
   const children: ChildProcess[] = [];
   try {
@@ -269,23 +283,7 @@ export async function run(): Promise<BenchResult[]> {
     const viaGw = await connect(
       new StdioClientTransport({
         command: NODE,
-        args: [
-          '--import',
-          'tsx',
-          MAIN,
-          '--config',
-          config,
-          'gateway',
-          '--agent',
-          'bench',
-          '--name',
-          'fixture',
-          '--',
-          NODE,
-          '--import',
-          'tsx',
-          FIXTURE,
-        ],
+        args: gatewayArgs('--', NODE, '--import', 'tsx', FIXTURE),
         cwd: ROOT,
         stderr: 'ignore',
       }),
@@ -306,22 +304,7 @@ export async function run(): Promise<BenchResult[]> {
     );
     children.push(
       await spawnReady(
-        [
-          '--import',
-          'tsx',
-          MAIN,
-          '--config',
-          config,
-          'gateway',
-          '--agent',
-          'bench',
-          '--name',
-          'fixture',
-          '--upstream',
-          `http://127.0.0.1:${upPort}/mcp`,
-          '--listen',
-          `127.0.0.1:${gwPort}`,
-        ],
+        gatewayArgs('--upstream', `http://127.0.0.1:${upPort}/mcp`, '--listen', `127.0.0.1:${gwPort}`),
         /listening on http/,
       ),
     );
