@@ -3,6 +3,7 @@
  * and folding text so that look-alike letters and invisible separators do not hide a pattern from the rules.
  */
 import type { Severity } from './types.js';
+import { invisibleKind } from '../../trust/injection/normalise.js';
 
 /** One class of invisible or deceptive code point found in a string. */
 export interface HiddenCharacterHit {
@@ -50,40 +51,23 @@ function hex(cp: number): string {
   return 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
 }
 
-/** True for code points that render as nothing (or as a direction change) in ordinary text. */
+// One table of invisible code points for tool definitions and for content: the injection normaliser's.
+/** True for code points that render as nothing in ordinary text (soft hyphen included). */
 function isZeroWidth(cp: number): boolean {
-  return (
-    (cp >= 0x200b && cp <= 0x200d) ||
-    (cp >= 0x2060 && cp <= 0x2064) ||
-    cp === 0xfeff ||
-    cp === 0x180e ||
-    cp === 0x00ad ||
-    cp === 0x034f ||
-    cp === 0x115f ||
-    cp === 0x1160 ||
-    cp === 0x3164 ||
-    cp === 0xffa0 ||
-    cp === 0x17b4 ||
-    cp === 0x17b5
-  );
+  const kind = invisibleKind(cp);
+  return kind === 'zero-width' || kind === 'soft-hyphen';
 }
 
 function isBidi(cp: number): boolean {
-  return (
-    (cp >= 0x202a && cp <= 0x202e) ||
-    (cp >= 0x2066 && cp <= 0x2069) ||
-    cp === 0x200e ||
-    cp === 0x200f ||
-    cp === 0x061c
-  );
+  return invisibleKind(cp) === 'bidi';
 }
 
 function isTag(cp: number): boolean {
-  return cp >= 0xe0000 && cp <= 0xe007f;
+  return invisibleKind(cp) === 'tag';
 }
 
 function isVariationSelector(cp: number): boolean {
-  return (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef);
+  return invisibleKind(cp) === 'variation-selector';
 }
 
 function isControl(cp: number): boolean {
