@@ -58,6 +58,20 @@ export async function wardenFor(opts: ConfigOption): Promise<Warden> {
   }
 }
 
+/**
+ * The `--reason` of a command that changes who may act (kill, release, quarantine, ...): required, because
+ * it is recorded in the ledger with who did it. Ends with a usage error when it is missing or blank.
+ */
+export function requireReason(opts: { reason?: string }, verb: string): string {
+  const r = opts.reason?.trim();
+  if (!r)
+    throw new CliExit(
+      EXIT.usage,
+      `${verb} needs --reason TEXT: it is recorded in the ledger with who did it`,
+    );
+  return r;
+}
+
 /** Maps an error to an exit with a message a person can act on. */
 export function toCliExit(error: unknown): CliExit {
   if (error instanceof CliExit) return error;

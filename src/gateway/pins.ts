@@ -12,15 +12,8 @@ export const PIN_COLLECTION = 'tool_pins';
 /** Pub/sub channel on which pin approvals are announced, so live sessions re-list. */
 export const PIN_CHANNEL = 'warden_tool_pins';
 
-/** The members of a definition that are pinned (what the model and the user read). */
-export interface PinnedDefinition {
-  name: string;
-  title?: string;
-  description?: string;
-  inputSchema?: unknown;
-  outputSchema?: unknown;
-  annotations?: unknown;
-}
+/** The members of a definition that are pinned (what the model and the user read): those the scanner reads. */
+export type PinnedDefinition = ToolDefinition;
 
 /** A definition as seen, with its digest. */
 export interface SeenDefinition {

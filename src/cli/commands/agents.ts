@@ -12,7 +12,14 @@ import {
 } from '../../observe/quarantine/holds.js';
 import { OBSERVE_SERVICE, type ObserveService } from '../../observe/service.js';
 import type { Store } from '../../store/store.js';
-import { CliExit, loadConfigOrExit, openConfiguredStore, wardenFor, type ConfigOption } from '../context.js';
+import {
+  CliExit,
+  requireReason,
+  loadConfigOrExit,
+  openConfiguredStore,
+  wardenFor,
+  type ConfigOption,
+} from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { defaultActor } from './kill.js';
 
@@ -169,16 +176,6 @@ async function withObserve<T>(cmd: Command, f: (observe: ObserveService) => Prom
   }
 }
 
-function reasonOf(opts: { reason?: string }, verb: string): string {
-  const r = opts.reason?.trim();
-  if (!r)
-    throw new CliExit(
-      EXIT.usage,
-      `${verb} needs --reason TEXT: it is recorded in the ledger with who did it`,
-    );
-  return r;
-}
-
 /** `warden agents list | show ID | quarantine ID | unquarantine ID | close-alert ID`. */
 export function registerAgents(program: Command): void {
   const agents = program
@@ -233,7 +230,7 @@ export function registerAgents(program: Command): void {
     .option('--by <name>', 'who (default: OS user@host)')
     .option('--deny', 'deny its consequential actions instead of asking for approval')
     .action(async (id: string, opts: { reason?: string; by?: string; deny?: boolean }, cmd: Command) => {
-      const why = reasonOf(opts, 'quarantine');
+      const why = requireReason(opts, 'quarantine');
       const by = opts.by ?? defaultActor();
       await withObserve(cmd, async (o) => {
         await o.quarantine(id, { reason: why, by, ...(opts.deny ? { mode: 'deny' as const } : {}) });
@@ -249,7 +246,7 @@ export function registerAgents(program: Command): void {
     .option('--reason <text>', 'why (required)')
     .option('--by <name>', 'who (default: OS user@host)')
     .action(async (id: string, opts: { reason?: string; by?: string }, cmd: Command) => {
-      const why = reasonOf(opts, 'unquarantine');
+      const why = requireReason(opts, 'unquarantine');
       const by = opts.by ?? defaultActor();
       const lifted = await withObserve(cmd, (o) => o.unquarantine(id, { reason: why, by }));
       if (!lifted) throw new CliExit(EXIT.failed, `${id} was not quarantined (the attempt is recorded)`);
@@ -263,7 +260,7 @@ export function registerAgents(program: Command): void {
     .option('--reason <text>', 'why (required)')
     .option('--by <name>', 'who (default: OS user@host)')
     .action(async (alertId: string, opts: { reason?: string; by?: string }, cmd: Command) => {
-      const why = reasonOf(opts, 'close-alert');
+      const why = requireReason(opts, 'close-alert');
       const by = opts.by ?? defaultActor();
       const closed = await withObserve(cmd, (o) => o.closeAlert(alertId, { reason: why, by }));
       if (!closed) throw new CliExit(EXIT.failed, `no alert ${alertId}`);

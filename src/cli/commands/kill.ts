@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { KillScope } from '../../observe/kill-switch.js';
-import { CliExit, wardenFor, type ConfigOption } from '../context.js';
+import { CliExit, requireReason, wardenFor, type ConfigOption } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
 interface KillOptions {
@@ -34,16 +34,6 @@ function scopeOf(
   if (opts.all) return { scope: 'global', target: '*' };
   if (opts.session !== undefined) return { scope: 'session', target: opts.session };
   return { scope: 'agent', target: agent ?? '' };
-}
-
-function requireReason(opts: KillOptions, verb: string): string {
-  const r = opts.reason?.trim();
-  if (!r)
-    throw new CliExit(
-      EXIT.usage,
-      `${verb} needs --reason TEXT: it is recorded in the ledger with who did it`,
-    );
-  return r;
 }
 
 function describeScope(scope: KillScope, target: string): string {
