@@ -69,12 +69,6 @@ export interface AlertInput {
 }
 
 /** The small message published on `warden_alerts`; the body is in the `alerts` collection. */
-export interface AlertAnnouncement {
+export type AlertAnnouncement = Pick<Alert, 'id' | 'rule' | 'severity' | 'agent' | 'session' | 'ts'> & {
   type: 'alert.raised' | 'alert.closed';
-  id: string;
-  rule: string;
-  severity: Severity;
-  agent: string;
-  session?: string;
-  ts: number;
-}
+};
